@@ -1,0 +1,1 @@
+"""The Microsoft Graph slice of the emulator (graph.microsoft.com)."""

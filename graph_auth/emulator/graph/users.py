@@ -1,0 +1,169 @@
+"""Graph user endpoints: /me, /users, photos, group memberships, revokeSignInSessions, userinfo."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from importlib import resources
+
+from ..directory import User
+from ..errors import GraphError
+from .odata import GRAPH_ROOT, Result, bad_request, page, select
+
+USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+                "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
+USER_EXTRA = ("accountEnabled", "signInSessionsValidFromDateTime")
+READ_SELF = {"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All",
+             "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All",
+             "Directory.AccessAsUser.All"}
+READ_OTHERS = READ_SELF - {"User.Read", "User.ReadWrite"}
+READ_OTHERS_APP = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+GROUPS_OTHERS = READ_OTHERS | {"GroupMember.Read.All", "Group.Read.All"}
+GROUPS_APP = READ_OTHERS_APP | {"GroupMember.Read.All", "Group.Read.All"}
+REVOKE = {"User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}
+
+
+def require(ctx, delegated: set, application: set) -> None:
+    granted = ctx.roles if ctx.app_only else ctx.scopes
+    if not granted & (application if ctx.app_only else delegated):
+        raise GraphError(403, "Authorization_RequestDenied",
+                         "Insufficient privileges to complete the operation.")
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def user_json(user: User) -> dict:
+    return {"businessPhones": list(user.business_phones), "displayName": user.display_name,
+            "givenName": user.given_name, "jobTitle": user.job_title, "mail": user.mail,
+            "mobilePhone": user.mobile_phone, "officeLocation": user.office_location,
+            "preferredLanguage": user.preferred_language, "surname": user.surname,
+            "userPrincipalName": user.user_principal_name, "id": user.id}
+
+
+def _full_json(user: User) -> dict:
+    return {**user_json(user), "accountEnabled": user.enabled,
+            "signInSessionsValidFromDateTime": _iso(user.sessions_valid_from)}
+
+
+def find(em, ctx, key: str) -> User:
+    user = em.directory.user(key.lower()) or em.directory.user_by_name(key)
+    if user is None or user.tenant_id != ctx.tenant_id:
+        raise GraphError(404, "Request_ResourceNotFound",
+                         f"Resource '{key}' does not exist or one of its queried reference-property "
+                         "objects are not present.")
+    return user
+
+
+def _is_self(ctx, user: User) -> bool:
+    return ctx.user is not None and ctx.user.id == user.id
+
+
+def get_user(em, ctx, user: User, *, query, path, **_) -> Result:
+    require(ctx, READ_SELF if _is_self(ctx, user) else READ_OTHERS, READ_OTHERS_APP)
+    obj, names = select(_full_json(user), query, USER_DEFAULT + USER_EXTRA, "user")
+    if names is None:
+        obj = user_json(user)
+    context = f"users({','.join(names)})/$entity" if names else "users/$entity"
+    return Result(200, {"@odata.context": f"{GRAPH_ROOT}/v1.0/$metadata#{context}", **obj})
+
+
+def list_users(em, ctx, query, path, headers=None) -> Result:
+    require(ctx, READ_OTHERS, READ_OTHERS_APP)
+    if "$filter" in query or "$search" in query or "$orderby" in query:
+        raise bad_request("The emulator does not support $filter, $search or $orderby on /users.",
+                          "Request_UnsupportedQuery")
+    if query.get("$count") == "true" and (headers or {}).get("consistencylevel", "").lower() != "eventual":
+        raise bad_request("$count on directory objects needs the header ConsistencyLevel: eventual.",
+                          "Request_BadRequest")
+    people = sorted(em.directory.users_in(ctx.tenant_id), key=lambda u: u.user_principal_name)
+    items = []
+    for u in people:
+        obj, names = select(_full_json(u), query, USER_DEFAULT + USER_EXTRA, "user")
+        items.append(obj if names else user_json(u))
+    return page(items, query, path, default=100, maximum=999, context="users")
+
+
+def _photo_bytes(user: User) -> bytes:
+    if not user.photo:
+        raise GraphError(404, "ImageNotFound",
+                         "Exception of type 'Microsoft.Fast.Profile.Core.Exception."
+                         "ImageNotFoundException' was thrown.")
+    return resources.files("graph_auth.emulator").joinpath("assets", user.photo).read_bytes()
+
+
+def photo_value(em, ctx, user: User, **_) -> Result:
+    require(ctx, READ_SELF if _is_self(ctx, user) else READ_OTHERS, READ_OTHERS_APP)
+    data = _photo_bytes(user)
+    return Result(200, data, {"Content-Type": "image/jpeg",
+                              "ETag": f'"{hashlib.sha1(data).hexdigest()}"'})
+
+
+def photo_metadata(em, ctx, user: User, **_) -> Result:
+    require(ctx, READ_SELF if _is_self(ctx, user) else READ_OTHERS, READ_OTHERS_APP)
+    data = _photo_bytes(user)
+    width, height = _jpeg_size(data)
+    return Result(200, {
+        "@odata.context": f"{GRAPH_ROOT}/v1.0/$metadata#users('{user.id}')/photo/$entity",
+        "@odata.mediaContentType": "image/jpeg", "@odata.mediaEtag": f'"{hashlib.sha1(data).hexdigest()}"',
+        "id": f"{width}X{height}", "height": height, "width": width})
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """Read width and height from a JPEG's SOF marker."""
+    i = 2
+    while i + 9 < len(data):
+        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xC3:
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + length
+    return 0, 0
+
+
+def _group_json(group) -> dict:
+    return {"@odata.type": "#microsoft.graph.group", "id": group.id,
+            "displayName": group.display_name, "securityEnabled": group.security_enabled,
+            "mailEnabled": not group.security_enabled, "groupTypes": []}
+
+
+def member_of(em, ctx, user: User, *, query, path, **_) -> Result:
+    require(ctx, READ_SELF if _is_self(ctx, user) else GROUPS_OTHERS, GROUPS_APP)
+    groups = [_group_json(g) for g in em.directory.groups_of(user)]
+    items = [select(g, query, tuple(g), "group")[0] for g in groups]
+    return page(items, query, path, default=100, maximum=999, context="directoryObjects")
+
+
+def get_member_objects(em, ctx, user: User, *, body, **_) -> Result:
+    require(ctx, READ_SELF if _is_self(ctx, user) else GROUPS_OTHERS, GROUPS_APP)
+    data = _json_body(body)
+    if not isinstance(data, dict) or not isinstance(data.get("securityEnabledOnly"), bool):
+        raise bad_request("The parameter 'securityEnabledOnly' is required and must be a boolean.",
+                          "Request_BadRequest")
+    ids = [g.id for g in em.directory.groups_of(user, security_only=data["securityEnabledOnly"])]
+    return Result(200, {"@odata.context": f"{GRAPH_ROOT}/v1.0/$metadata#Collection(Edm.String)",
+                        "value": ids})
+
+
+def revoke_sign_in_sessions(em, ctx, user: User, **_) -> Result:
+    require(ctx, REVOKE, REVOKE)
+    em.revoke_sessions(user)
+    return Result(200, {"@odata.context": f"{GRAPH_ROOT}/v1.0/$metadata#Edm.Boolean", "value": True})
+
+
+def userinfo(em, ctx) -> Result:
+    if ctx.app_only:
+        raise GraphError(401, "InvalidAuthenticationToken", "userinfo needs a delegated token.")
+    u = ctx.user
+    return Result(200, {"sub": ctx.claims.get("sub"), "name": u.display_name,
+                        "family_name": u.surname, "given_name": u.given_name,
+                        "picture": f"{GRAPH_ROOT}/v1.0/me/photo/$value", "email": u.mail})
+
+
+def _json_body(body):
+    if isinstance(body, (dict, list)):
+        return body
+    try:
+        return json.loads((body or b"").decode("utf-8") or "null")
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("Unable to read JSON request payload.", "BadRequest")

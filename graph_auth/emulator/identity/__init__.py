@@ -1,0 +1,1 @@
+"""The identity-platform side of the emulator (login.microsoftonline.com)."""

@@ -1,0 +1,235 @@
+"""The interactive steps shared by authorize and device login: sign in, pick an account, consent.
+
+A pending request waits under a random id (the ``flow`` form field) while the user signs in and
+consents; the SSO cookie remembers who is signed in so ``prompt=none`` and account pickers work.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from ..errors import OAuthError
+from ..records import SsoSession
+from ..scopes import GRAPH_DELEGATED, ScopeRequest
+from . import issue, pages, tenants
+
+PENDING_LIFETIME = 3600
+OIDC_TEXT = {"openid": "Sign you in", "profile": "View your basic profile",
+             "email": "View your email address",
+             "offline_access": "Maintain access to data you have given it access to"}
+
+
+@dataclass
+class Pending:
+    id: str
+    kind: str                      # "authorize" or "device"
+    segment: str                   # tenant segment of the request URL
+    tenant: object                 # Tenant, or None for common/organizations
+    app: object                    # AppRegistration
+    scope_request: ScopeRequest
+    params: dict = field(default_factory=dict)
+    claims: dict = field(default_factory=dict)
+    created: float = 0.0
+    user_id: str | None = None
+    sid: str | None = None
+    auth_time: float | None = None
+    consented: bool = False
+    device_code: str | None = None
+    spa: bool = False
+
+    @property
+    def prompt(self) -> str:
+        return (self.params.get("prompt") or "").lower()
+
+
+def new_pending(em, **values) -> Pending:
+    pending = Pending(id=secrets.token_urlsafe(24), created=em.clock.now(), **values)
+    em.pending[pending.id] = pending
+    return pending
+
+
+def action_url(request, pending: Pending) -> str:
+    if pending.kind == "device":
+        return request.url_for("/devicelogin")
+    return request.url_for(f"/{pending.segment}/oauth2/v2.0/authorize")
+
+
+# -- SSO sessions ---------------------------------------------------------------------------------
+def cookie_sids(em, request) -> list[str]:
+    return [s for s in request.cookies.get(em.settings.sso_cookie, "").split(".") if s]
+
+
+def live_sessions(em, request) -> list[tuple[SsoSession, object]]:
+    """Return (session, user) for the browser's SSO sessions that are still valid."""
+    found = []
+    for sid in cookie_sids(em, request):
+        session = em.sso_sessions.get(sid)
+        user = em.directory.user(session.user_id) if session else None
+        if user and user.enabled and session.auth_time >= user.sessions_valid_from:
+            found.append((session, user))
+    return found
+
+
+def eligible_sessions(em, request, pending: Pending):
+    """Sessions that may complete ``pending`` without asking for a password."""
+    hint = (pending.params.get("login_hint") or "").lower()
+    max_age = pending.params.get("max_age")
+    nbf = _claims_nbf(pending.claims)
+    result = []
+    for session, user in live_sessions(em, request):
+        if hint and hint not in (user.user_principal_name.lower(), (user.mail or "").lower()):
+            continue
+        if user_problem(em, pending, user):
+            continue
+        if max_age and max_age.isdigit() and em.clock.now() - session.auth_time > int(max_age):
+            continue
+        if nbf and session.auth_time < nbf:
+            continue
+        result.append((session, user))
+    return result
+
+
+def _claims_nbf(claims: dict) -> float | None:
+    nbf = (claims.get("access_token") or {}).get("nbf") or {}
+    try:
+        return float(nbf.get("value")) if nbf.get("essential") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def start_session(em, user) -> SsoSession:
+    session = SsoSession(secrets.token_hex(16), user.id, em.clock.now())
+    em.sso_sessions[session.sid] = session
+    return session
+
+
+def remember(em, request, response, session: SsoSession) -> None:
+    sids = [s for s in cookie_sids(em, request) if s != session.sid and s in em.sso_sessions]
+    response.set_cookie(em.settings.sso_cookie, ".".join([session.sid, *sids][:5]),
+                        path=request.script_name or "/")
+
+
+def user_problem(em, pending: Pending, user) -> tuple[int, str] | None:
+    """Return (AADSTS code, message) when ``user`` cannot sign in to this app here, else None."""
+    if not user.enabled:
+        return 50057, "Your account has been locked. Contact your support person to unlock it."
+    if not tenants.user_allowed(pending.segment, pending.tenant, user):
+        return 50034, (f"The user account {user.user_principal_name} does not exist in the "
+                       f"'{pending.segment}' directory.")
+    if not em.directory.app_available_in(pending.app, user.tenant_id):
+        return 50020, (f"User account '{user.user_principal_name}' from identity provider "
+                       f"'https://sts.windows.net/{user.tenant_id}/' does not exist in tenant "
+                       f"'{pending.app.tenant_id}' and cannot access the application "
+                       f"'{pending.app.client_id}'({pending.app.display_name}) in that tenant.")
+    return None
+
+
+# -- pages and steps ------------------------------------------------------------------------------
+def sign_in_page(em, request, pending: Pending, *, username: str = "", error: str = "",
+                 offer_sessions: bool = True):
+    if pending.tenant is not None:
+        users = em.directory.users_in(pending.tenant.id)
+    else:
+        hint = (pending.params.get("domain_hint") or "").lower()
+        hinted = em.directory.tenant(hint) if hint else None
+        users = em.directory.users_in(hinted.id) if hinted else list(em.directory.users.values())
+    users = [u for u in users if u.enabled and not user_problem(em, pending, u)][:12]
+    sessions = [(s.sid, u) for s, u in eligible_sessions(em, request, pending)] if offer_sessions else []
+    return pages.sign_in(action_url(request, pending), pending.id, app_name=pending.app.display_name,
+                         username=username or pending.params.get("login_hint", ""), error=error,
+                         users=users, sessions=sessions)
+
+
+def permissions_text(pending: Pending, names) -> list[tuple[str, str]]:
+    resource = pending.scope_request.resource
+    rows = [(n, OIDC_TEXT[n]) for n in ("openid", "profile", "email", "offline_access")
+            if n in pending.scope_request.oidc]
+    for name in names:
+        text = GRAPH_DELEGATED.get(name) if resource.is_graph else f"Access {resource.display_name}"
+        rows.append((resource.echo(name), text or name))
+    return rows
+
+
+def proceed(em, request, pending: Pending):
+    """Show the next page the pending request needs, or finish it."""
+    user = em.directory.user(pending.user_id) if pending.user_id else None
+    if user is None:
+        return sign_in_page(em, request, pending, offer_sessions=pending.prompt != "login")
+    missing = issue.missing_consent(em, user, pending.app, pending.scope_request)
+    if (missing or pending.prompt == "consent") and not pending.consented:
+        names = sorted(issue.requested(em, pending.app, pending.scope_request)) if not missing else missing
+        return pages.consent(action_url(request, pending), pending.id,
+                             app_name=pending.app.display_name, publisher="unverified",
+                             user=user, permissions=permissions_text(pending, names))
+    return complete(em, request, pending)
+
+
+def complete(em, request, pending: Pending):
+    em.pending.pop(pending.id, None)
+    if pending.kind == "device":
+        from .device import finish
+    else:
+        from .authorize import finish
+    return finish(em, request, pending)
+
+
+def abort(em, request, pending: Pending, error: OAuthError):
+    em.pending.pop(pending.id, None)
+    if pending.kind == "device":
+        from .device import fail
+    else:
+        from .authorize import fail
+    return fail(em, request, pending, error)
+
+
+def handle_post(em, request):
+    """Handle a form post from one of the pages above."""
+    form = request.form
+    pending = em.pending.get(form.get("flow", ""))
+    if pending is None or em.clock.now() - pending.created > PENDING_LIFETIME:
+        return pages.error_page("Sign-in expired", 50058,
+                                "This sign-in page has expired or was already used. Go back to the "
+                                "application and sign in again.")
+    action = form.get("action")
+    if action == "signin":
+        return _sign_in(em, request, pending, form.get("username", ""), form.get("password", ""))
+    if action == "pick":
+        session = em.sso_sessions.get(form.get("sid", ""))
+        match = next(((s, u) for s, u in eligible_sessions(em, request, pending)
+                      if session is not None and s.sid == session.sid), None)
+        if match is None:
+            return sign_in_page(em, request, pending, error="That session has ended. Sign in again.")
+        pending.user_id, pending.sid, pending.auth_time = match[1].id, match[0].sid, match[0].auth_time
+        return proceed(em, request, pending)
+    if action == "consent" and pending.user_id:
+        requested = issue.requested(em, pending.app, pending.scope_request)
+        em.grant_consent(pending.user_id, pending.app.client_id, requested,
+                         pending.scope_request.resource.app_id)
+        pending.consented = True
+        return proceed(em, request, pending)
+    if action == "decline":
+        return abort(em, request, pending, OAuthError(
+            "access_denied", 65004, "User declined to consent to access the app.", suberror="consent_denied"))
+    if action == "cancel":
+        return abort(em, request, pending, OAuthError(
+            "access_denied", 50126, "The user canceled the authentication.", suberror="cancel"))
+    return pages.error_page("Bad request", 900144, "The form is missing its action.")
+
+
+def _sign_in(em, request, pending: Pending, username: str, password: str):
+    user = em.directory.user_by_name(username)
+    if user is None:
+        return sign_in_page(em, request, pending, username=username,
+                            error="This username may be incorrect. Make sure you typed it correctly.")
+    if not secrets.compare_digest(password.encode(), user.password.encode()):
+        return sign_in_page(em, request, pending, username=username,
+                            error="Your account or password is incorrect.")
+    problem = user_problem(em, pending, user)
+    if problem:
+        return sign_in_page(em, request, pending, username=username,
+                            error=f"AADSTS{problem[0]}: {problem[1]}")
+    session = start_session(em, user)
+    pending.user_id, pending.sid, pending.auth_time = user.id, session.sid, session.auth_time
+    response = proceed(em, request, pending)
+    remember(em, request, response, session)
+    return response

@@ -1,0 +1,122 @@
+"""Consent book-keeping and the token responses every user grant shares."""
+from __future__ import annotations
+
+import json
+import secrets
+
+from ..directory import AppRegistration, User
+from ..errors import OAuthError
+from ..keys import b64url
+from ..records import RefreshGrant
+from ..scopes import GRAPH, Resource, ScopeRequest, resource_for
+from .. import tokens
+
+
+def parse_claims(raw: str | None) -> dict:
+    """Parse a ``claims`` request parameter (a JSON object); bad JSON is an invalid_request."""
+    if not raw:
+        return {}
+    try:
+        claims = json.loads(raw)
+    except ValueError:
+        claims = None
+    if not isinstance(claims, dict):
+        raise OAuthError("invalid_request", 90015, "The 'claims' parameter is not valid JSON.")
+    return claims
+
+
+def wants_cp1(claims: dict) -> bool:
+    values = ((claims.get("access_token") or {}).get("xms_cc") or {}).get("values") or []
+    return "cp1" in values
+
+
+def static_permissions(em, app: AppRegistration, resource: Resource) -> set[str]:
+    """The delegated permissions the app registration lists for ``resource``."""
+    granted = set()
+    for key, scopes in app.api_permissions.items():
+        res = GRAPH if key.lower() == "graph" else resource_for(em.directory, key)
+        if res is not None and res.app_id == resource.app_id:
+            granted.update(resource.canonical(s) or s for s in scopes)
+    return granted
+
+
+def consented(em, user: User, app: AppRegistration, resource: Resource) -> set[str]:
+    granted = set(em.consents.get((user.id, app.client_id), {}).get(resource.app_id, set()))
+    if app.admin_consent:
+        granted |= static_permissions(em, app, resource)
+    return granted
+
+
+def requested(em, app: AppRegistration, request: ScopeRequest) -> set[str]:
+    """The resource permissions a request needs: its scopes, or the static list for /.default."""
+    scopes = set(request.scopes)
+    if request.default:
+        scopes |= static_permissions(em, app, request.resource)
+    return scopes
+
+
+def missing_consent(em, user: User, app: AppRegistration, request: ScopeRequest) -> list[str]:
+    return sorted(requested(em, app, request) - consented(em, user, app, request.resource))
+
+
+def require_consent(em, user: User, app: AppRegistration, request: ScopeRequest) -> None:
+    missing = missing_consent(em, user, app, request)
+    if missing:
+        raise OAuthError(
+            "invalid_grant", 65001,
+            f"The user or administrator has not consented to use the application with ID "
+            f"'{app.client_id}' named '{app.display_name}'. Send an interactive authorization "
+            f"request for this user and resource. Missing: {' '.join(missing)}.",
+            suberror="consent_required")
+
+
+def echo_scope(em, user: User, app: AppRegistration, request: ScopeRequest) -> tuple[list[str], str]:
+    """Return (permissions in the access token, the ``scope`` string Entra echoes)."""
+    granted = sorted(requested(em, app, request) | consented(em, user, app, request.resource))
+    echoed = [request.resource.echo(s) for s in granted]
+    if "openid" in request.oidc:
+        echoed += ["openid", *(["profile"] if "profile" in request.oidc else []), "email"]
+    return granted, " ".join(echoed)
+
+
+def new_refresh_token(em, *, app: AppRegistration, user: User, request: ScopeRequest, sid: str,
+                      family: str | None = None, claims: dict | None = None, spa: bool = False) -> str:
+    now = em.clock.now()
+    lifetime = em.settings.spa_refresh_token_lifetime if spa else em.settings.refresh_token_lifetime
+    token = "1.AR" + b64url(secrets.token_bytes(48))
+    em.refresh_tokens[token] = RefreshGrant(
+        client_id=app.client_id, user_id=user.id, tenant_id=user.tenant_id,
+        resource_app_id=request.resource.app_id, scopes=list(request.scopes),
+        oidc=sorted(request.oidc), issued_at=now, expires_at=now + lifetime,
+        family=family or b64url(secrets.token_bytes(9)), sid=sid, claims=claims or {}, spa=spa)
+    return token
+
+
+def user_token_response(em, *, app: AppRegistration, user: User, request: ScopeRequest, sid: str,
+                        auth_time: float, nonce: str | None = None, claims: dict | None = None,
+                        client_auth: str = "1", family: str | None = None,
+                        spa: bool = False, refresh_expires_at: float | None = None) -> dict:
+    """Return the token response of a user grant: access token, ID token, refresh token, client_info."""
+    claims = claims or {}
+    granted, scope = echo_scope(em, user, app, request)
+    access_token, expires_in = tokens.access_token(
+        em, client=app, resource=request.resource, tenant_id=user.tenant_id, user=user,
+        scopes=granted or sorted(request.oidc - {"offline_access"}), cp1=wants_cp1(claims),
+        prefixed=request.prefixed, client_auth=client_auth)
+    body = {"token_type": "Bearer", "scope": scope, "expires_in": expires_in,
+            "ext_expires_in": expires_in, "access_token": access_token}
+    if em.settings.refresh_in:
+        body["refresh_in"] = em.settings.refresh_in
+    if request.offline:
+        body["refresh_token"] = new_refresh_token(em, app=app, user=user, request=request, sid=sid,
+                                                  family=family, claims=claims, spa=spa)
+        if spa and refresh_expires_at is not None:     # SPA tokens never slide past the first one
+            em.refresh_tokens[body["refresh_token"]].expires_at = refresh_expires_at
+        if spa:
+            body["refresh_token_expires_in"] = int(
+                em.refresh_tokens[body["refresh_token"]].expires_at - em.clock.now())
+    if "openid" in request.oidc:
+        body["id_token"] = tokens.id_token(em, user, app, oidc=request.oidc, nonce=nonce, sid=sid,
+                                           auth_time=auth_time)
+    body["client_info"] = tokens.client_info(user)
+    return body

@@ -1,0 +1,68 @@
+"""pytest fixtures for testing code that signs in with Microsoft or calls Graph, fully offline.
+
+Installed with graph_auth (a ``pytest11`` entry point), so any project that installs graph_auth
+gets them. Each test gets a fresh emulator; in a Django project with graph_auth installed and the
+emulator enabled, graph_auth's HTTP seam talks to that emulator for the test's duration.
+"""
+from __future__ import annotations
+
+import pytest
+
+
+def _django_ready() -> bool:
+    try:
+        from django.apps import apps
+        from django.conf import settings
+    except ImportError:
+        return False
+    return settings.configured and apps.ready and apps.is_installed("graph_auth")
+
+
+@pytest.fixture
+def entra_directory_data():
+    """The directory the emulator starts from; override this fixture to define your own."""
+    from graph_auth.emulator.default_directory import default_directory
+    return default_directory()
+
+
+@pytest.fixture
+def entra_emulator(entra_directory_data):
+    """A fresh emulator of Microsoft Entra ID and Graph, made current for graph_auth."""
+    from graph_auth.emulator import Emulator
+    if not _django_ready():
+        emulator = Emulator(entra_directory_data)
+        yield emulator
+        _fail_on_errors(emulator)
+        return
+    from graph_auth.emulator.mount import browser_url, use_emulator
+    emulator = Emulator(entra_directory_data, browser_url=browser_url())
+    with use_emulator(emulator):
+        yield emulator
+    _fail_on_errors(emulator)
+
+
+def _fail_on_errors(emulator) -> None:
+    if emulator.errors:
+        pytest.fail(f"the emulator hit internal errors: {emulator.errors!r}", pytrace=False)
+
+
+@pytest.fixture
+def entra_directory(entra_emulator):
+    """The emulator's directory (tenants, users, groups, apps); change it freely in a test."""
+    return entra_emulator.directory
+
+
+@pytest.fixture
+def entra_session(entra_emulator):
+    """A ``requests.Session`` on which login.microsoftonline.com and graph.microsoft.com are the
+    emulator; any other host raises ``NetworkBlocked``."""
+    session = entra_emulator.session(timeout=10)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def entra_certificate():
+    """A fresh key pair and self-signed certificate (``Certificate``) for certificate credentials."""
+    from graph_auth.emulator import create_certificate
+    return create_certificate()
