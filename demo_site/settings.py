@@ -31,10 +31,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "graph_auth.middleware.GraphAuthMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 ROOT_URLCONF = "demo_site.urls"
+AUTHENTICATION_BACKENDS = ["graph_auth.backends.GraphAuthBackend", "django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "graph_auth:login"
+LOGIN_REDIRECT_URL = "profile"
 TEMPLATES = [{
     "BACKEND": "django.template.backends.django.DjangoTemplates",
     "DIRS": [],

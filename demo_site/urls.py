@@ -5,6 +5,11 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/photo", views.photo, name="photo"),
+    path("mail/", views.mail, name="mail"),
+    path("people/", views.people, name="people"),
+    path("auth/", include("graph_auth.urls")),
     path("admin/", admin.site.urls),
     # The emulator's sign-in pages (they answer 404 unless graph_auth runs on its emulator).
     path("_emulator/", include("graph_auth.emulator.urls")),

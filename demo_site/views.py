@@ -1,6 +1,12 @@
+"""The demo's pages: each reads the signed-in user's data from Microsoft Graph via request.graph."""
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from graph_auth.app_settings import app_settings
+from graph_auth.exceptions import GraphRequestError
+
+PAGE_SIZE = 10
 
 
 def home(request):
@@ -9,3 +15,44 @@ def home(request):
         from graph_auth.emulator.mount import current_emulator
         context["test_users"] = [u for u in current_emulator().directory.users.values() if u.enabled][:6]
     return render(request, "demo/home.html", context)
+
+
+@login_required
+def profile(request):
+    me = request.graph.get("/me", params={"$select": "displayName,mail,jobTitle,userPrincipalName,officeLocation"})
+    return render(request, "demo/profile.html", {"me": me})
+
+
+@login_required
+def photo(request):
+    try:
+        data = request.graph.get("/me/photo/$value")
+    except GraphRequestError as exc:
+        if exc.status_code == 404:
+            return HttpResponse(status=404)
+        raise
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _page(request, path: str, params: dict):
+    """One page of a Graph collection; ?next= carries Graph's own nextLink (checked to be Graph's)."""
+    link = request.GET.get("next")
+    page = request.graph.get(link) if link else request.graph.get(path, params=params)
+    return page.get("value", []), page.get("@odata.nextLink")
+
+
+@login_required
+def mail(request):
+    request.graph.require_scopes(["Mail.Read"])
+    messages, next_link = _page(request, "/me/messages", {
+        "$top": PAGE_SIZE, "$select": "subject,from,receivedDateTime,isRead"})
+    return render(request, "demo/mail.html", {"messages": messages, "next_link": next_link})
+
+
+@login_required
+def people(request):
+    users, next_link = _page(request, "/users", {"$top": PAGE_SIZE,
+                                                  "$select": "displayName,mail,jobTitle,id"})
+    return render(request, "demo/people.html", {"people": users, "next_link": next_link})

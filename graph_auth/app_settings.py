@@ -19,6 +19,33 @@ DEFAULTS = {
     "EMULATOR": None,
     "EMULATOR_DIRECTORY": None,           # dotted path to a callable returning directory data
     "EMULATOR_BROWSER_URL": None,         # where browsers reach its pages; default: its URL mount
+    "EMULATOR_URL": None,                 # an emulator served over HTTP (shared by several processes)
+
+    # Sign-in
+    "REDIRECT_URI": None,                 # absolute callback URL; default: built from the request
+    "RESPONSE_MODE": "query",             # or "form_post" (needs SESSION_COOKIE_SAMESITE="None")
+    "LOGIN_REDIRECT_URL": None,           # default: settings.LOGIN_REDIRECT_URL
+    "LOGOUT_REDIRECT_URL": None,          # default: settings.LOGOUT_REDIRECT_URL or "/"
+    "LOGIN_FAILED_TEMPLATE": "graph_auth/login_failed.html",
+    "ALLOWED_TENANTS": None,              # tenant ids allowed to sign in (None: any the authority lets in)
+    "ID_TOKEN_LEEWAY": 120,               # seconds of clock skew allowed for exp / nbf / iat
+    "CLIENT_CAPABILITIES": ["cp1"],       # cp1: Continuous Access Evaluation (claims challenges)
+
+    # Users
+    "CREATE_USERS": True,
+    "CLAIM_MAPPING": {"first_name": "given_name", "last_name": "family_name", "email": "email"},
+    "GROUP_MAP": {},                      # Entra group object id -> Django group name
+    "ROLE_MAP": {},                       # app role value -> Django group name
+    "STAFF_GROUPS": [], "STAFF_ROLES": [],
+    "SUPERUSER_GROUPS": [], "SUPERUSER_ROLES": [],
+
+    # Tokens
+    "REFRESH_MARGIN": 300,                # refresh access tokens this many seconds before expiry
+    "CACHE_ENCRYPTION_KEYS": None,        # Fernet keys, newest first; default: derived from SECRET_KEY
+
+    # Graph client
+    "GRAPH_MAX_RETRIES": 3,               # retries on 429 / 503 / 504
+    "GRAPH_MAX_RETRY_AFTER": 30,          # longest Retry-After (seconds) worth waiting for
 }
 
 
@@ -66,6 +93,18 @@ class AppSettings:
     @property
     def authority(self) -> str:
         return f"{self._get('AUTHORITY_HOST').rstrip('/')}/{self._get('TENANT_ID')}"
+
+    @property
+    def multi_tenant(self) -> bool:
+        return str(self._get("TENANT_ID")).lower() in ("common", "organizations")
+
+    @property
+    def login_redirect_url(self) -> str:
+        return self._get("LOGIN_REDIRECT_URL") or settings.LOGIN_REDIRECT_URL
+
+    @property
+    def logout_redirect_url(self) -> str:
+        return self._get("LOGOUT_REDIRECT_URL") or settings.LOGOUT_REDIRECT_URL or "/"
 
 
 app_settings = AppSettings()

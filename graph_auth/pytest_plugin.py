@@ -66,3 +66,25 @@ def entra_certificate():
     """A fresh key pair and self-signed certificate (``Certificate``) for certificate credentials."""
     from graph_auth.emulator import create_certificate
     return create_certificate()
+
+
+@pytest.fixture
+def entra_sign_in(entra_emulator):
+    """Sign a user in to your Django site through graph_auth's real views and the emulator.
+
+    ``entra_sign_in(client, "adele@contoso.onmicrosoft.com", next="/profile/")`` runs login →
+    authorize (as the user, consenting) → callback with a Django test client and returns the
+    callback's response (a redirect to ``next`` on success, the failure page otherwise).
+    """
+    from django.urls import reverse
+
+    def sign_in(client, user="adele@contoso.onmicrosoft.com", *, next=None, consent=True,
+                password=None, **login_params):
+        params = {k: v for k, v in {"next": next, **login_params}.items() if v}
+        login = client.get(reverse("graph_auth:login"), params)
+        if login.status_code != 302:
+            return login
+        result = entra_emulator.sign_in(login["Location"], user, password, consent=consent)
+        return client.get(reverse("graph_auth:callback"), result)
+
+    return sign_in

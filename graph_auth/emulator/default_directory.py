@@ -21,6 +21,7 @@ DAEMON_APP_SECRET = "emulator-daemon-secret"
 FABRIKAM_APP_ID = "7b1e3c95-4d28-4a6f-b9e0-2c5d8f1a3e47"  # single-tenant app in Fabrikam
 
 LOCAL_ORIGINS = ("http://localhost:8000", "http://127.0.0.1:8000")
+TEST_ORIGIN = "http://testserver"      # Django's test client
 OVERAGE_GROUPS = 250
 
 
@@ -67,7 +68,8 @@ def default_directory() -> dict:
         "apps": [
             {"client_id": WEB_APP_ID, "tenant": CONTOSO, "display_name": "graph_auth demo",
              "sign_in_audience": "AzureADMultipleOrgs", "secrets": [WEB_APP_SECRET],
-             "redirect_uris": [f"{o}/auth/callback" for o in LOCAL_ORIGINS],
+             "redirect_uris": [f"{o}{path}" for o in (*LOCAL_ORIGINS, TEST_ORIGIN)
+                               for path in ("/auth/callback", "/")],
              "front_channel_logout_url": f"{LOCAL_ORIGINS[0]}/auth/logout/front-channel",
              "api_permissions": {"graph": ["User.Read", "Mail.Read", "User.ReadBasic.All"]},
              "application_permissions": {"graph": ["User.Read.All"]},

@@ -1,0 +1,52 @@
+"""The (tenant id, object id) link to a Django user, and each user's encrypted msal token cache."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class MicrosoftAccount(models.Model):
+    """A Microsoft Entra identity linked to a Django user.
+
+    Keyed by the immutable (tid, oid) pair: never by email or UPN, which can be changed or reused.
+    """
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="microsoft_accounts")
+    tenant_id = models.CharField("tenant id (tid)", max_length=64)
+    object_id = models.CharField("object id (oid)", max_length=64)
+    username = models.CharField("preferred username at last sign-in", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Microsoft account"
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "object_id"],
+                                               name="graph_auth_account_tid_oid")]
+
+    def __str__(self) -> str:
+        return self.username or f"{self.object_id}@{self.tenant_id}"
+
+    @property
+    def home_account_id(self) -> str:
+        """msal's account key, ``<oid>.<tid>``."""
+        return f"{self.object_id}.{self.tenant_id}"
+
+
+class TokenCache(models.Model):
+    """One user's msal token cache, Fernet-encrypted; only its status columns are readable."""
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="graph_token_cache", primary_key=True)
+    data = models.TextField(blank=True, editable=False)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    has_refresh_token = models.BooleanField(default=False)
+    scopes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "token cache"
+
+    def __str__(self) -> str:
+        return f"tokens of {self.user}"
+
+    def __repr__(self) -> str:                     # never show the encrypted blob either
+        return f"<TokenCache user={self.user_id} expires={self.access_token_expires_at}>"

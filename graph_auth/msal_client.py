@@ -1,0 +1,157 @@
+"""The only module that talks to msal: one place that builds applications, runs flows and turns
+msal's error dicts and exceptions into graph_auth's exceptions."""
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import msal
+from requests import RequestException
+
+from .app_settings import app_settings
+from .exceptions import (AuthFlowError, GraphAuthConfigError, IdentityPlatformUnavailable,
+                         InteractionRequired, TokenError)
+from .http import get_session
+
+logger = logging.getLogger(__name__)
+
+# Query mode is the documented default (it works with SameSite=Lax session cookies); msal warns
+# about it on every flow otherwise.
+warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended",
+                        category=UserWarning)
+
+# Shared by every application this process builds: discovery happens once per process.
+_http_cache: dict = {}
+INTERACTIVE_ERRORS = {"invalid_grant", "interaction_required", "consent_required", "login_required",
+                      "no_account"}
+UNAVAILABLE_ERRORS = {"temporarily_unavailable", "server_error", "service_unavailable"}
+AT_MIN_VALIDITY = 300          # msal treats an access token expiring within 5 minutes as expired
+
+
+def clear_caches() -> None:
+    """Forget cached discovery documents and cached failures (tests swap emulators)."""
+    _http_cache.clear()
+
+
+def new_cache(serialized: str | None = None) -> msal.SerializableTokenCache:
+    cache = msal.SerializableTokenCache()
+    if serialized:
+        cache.deserialize(serialized)
+    return cache
+
+
+def build_app(cache: msal.SerializableTokenCache | None = None) -> msal.ConfidentialClientApplication:
+    """Build the confidential client (cheap after the first: discovery comes from the http cache)."""
+    client_id, credential = app_settings.client_id, app_settings.client_credential
+    if not client_id or not credential:
+        raise GraphAuthConfigError(
+            "graph_auth needs GRAPH_AUTH['CLIENT_ID'] and CLIENT_SECRET (or CLIENT_CERTIFICATE), "
+            "or the emulator (no CLIENT_ID, with DEBUG on or EMULATOR=True).")
+    try:
+        return msal.ConfidentialClientApplication(
+            client_id, client_credential=credential, authority=app_settings.authority,
+            token_cache=cache, http_client=get_session(), http_cache=_http_cache,
+            client_capabilities=app_settings.CLIENT_CAPABILITIES or None)
+    except RequestException as exc:
+        raise IdentityPlatformUnavailable(f"tenant discovery failed: {type(exc).__name__}") from exc
+    except msal.exceptions.MsalServiceError as exc:
+        raise IdentityPlatformUnavailable(f"tenant discovery failed: {exc}") from exc
+    except ValueError as exc:
+        raise GraphAuthConfigError(
+            f"msal rejected the authority {app_settings.authority!r}: {exc} Check GRAPH_AUTH"
+            "['TENANT_ID'] (a tenant GUID or domain, 'organizations' or 'common').") from exc
+
+
+def start_flow(scopes, redirect_uri: str, **options) -> dict:
+    """Begin an auth-code flow (PKCE, state, nonce); the dict goes into the session."""
+    options = {k: v for k, v in options.items() if v}
+    return build_app().initiate_auth_code_flow(list(scopes), redirect_uri=redirect_uri, **options)
+
+
+def finish_flow(flow: dict, params: dict, cache) -> dict:
+    """Redeem the code from the callback; return msal's result (tokens land in ``cache``)."""
+    app = build_app(cache)
+    try:
+        result = app.acquire_token_by_auth_code_flow(flow, params)
+    except ValueError as exc:          # state mismatch, a response that is neither code nor error
+        raise AuthFlowError(str(exc)) from exc
+    except RuntimeError as exc:        # msal's nonce check
+        raise AuthFlowError(f"ID token rejected: {exc}") from exc
+    except RequestException as exc:
+        raise IdentityPlatformUnavailable(f"token endpoint unreachable: {type(exc).__name__}") from exc
+    except msal.exceptions.MsalServiceError as exc:
+        raise IdentityPlatformUnavailable(str(exc)) from exc
+    if "error" in result:
+        raise TokenError(result)
+    return result
+
+
+def acquire_silent(cache, account_id: str, scopes, *, force_refresh: bool = False,
+                   claims_challenge: str | None = None) -> dict:
+    """Return a token result from ``cache`` (refreshing through msal when needed) or raise."""
+    app = build_app(cache)
+    try:
+        account = next((a for a in app.get_accounts() if a.get("home_account_id") == account_id), None)
+        if account is None:
+            raise InteractionRequired({"error": "no_account",
+                                       "error_description": "No account in the token cache."})
+        result = app.acquire_token_silent_with_error(
+            list(scopes), account, force_refresh=force_refresh, claims_challenge=claims_challenge)
+    except RequestException as exc:
+        raise IdentityPlatformUnavailable(f"token refresh failed: {type(exc).__name__}") from exc
+    except msal.exceptions.MsalServiceError as exc:
+        raise IdentityPlatformUnavailable(str(exc)) from exc
+    if result is None:
+        raise InteractionRequired({"error": "no_refresh_token",
+                                   "error_description": "No usable refresh token in the cache."},
+                                  scopes=scopes)
+    if "error" in result:
+        if result["error"] in INTERACTIVE_ERRORS:
+            raise InteractionRequired(result, scopes=scopes, claims=result.get("claims"))
+        if result["error"] in UNAVAILABLE_ERRORS:
+            raise IdentityPlatformUnavailable(f"{result['error']}: {result.get('error_codes')}")
+        raise TokenError(result)
+    return result
+
+
+def account_ids(cache) -> list[str]:
+    """The home account ids (``<oid>.<tid>``) the cache holds."""
+    return [a["home_account_id"] for a in cache.search(msal.TokenCache.CredentialType.ACCOUNT)]
+
+
+def _access_tokens(cache, account_id: str) -> list[dict]:
+    return list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN,
+                             query={"home_account_id": account_id}))
+
+
+def peek(cache, account_id: str, scopes, now: float | None = None) -> tuple[str, int] | None:
+    """Return (access token, expires_on) when msal would serve ``scopes`` from the cache without
+    touching the network, else None. Reads only; needs no lock."""
+    now = time.time() if now is None else now
+    wanted = set(scopes)
+    for entry in _access_tokens(cache, account_id):
+        expires_on = int(entry.get("expires_on", 0))
+        if not wanted <= set(entry.get("target", "").split()):
+            continue
+        if expires_on - now < AT_MIN_VALIDITY or int(entry.get("refresh_on", expires_on)) < now:
+            continue
+        return entry["secret"], expires_on
+    return None
+
+
+def token_status(cache, account_id: str, scopes, margin: int) -> dict:
+    """Return what the session and the admin need to know, without token values: when the access
+    token for ``scopes`` must be refreshed, when it expires, the scopes held, whether an RT exists."""
+    wanted, refresh_at, expires_at, held = set(scopes), None, None, set()
+    for entry in _access_tokens(cache, account_id):
+        target = set(entry.get("target", "").split())
+        held |= target
+        if wanted <= target:
+            exp = int(entry.get("expires_on", 0))
+            due = min(exp - max(margin, AT_MIN_VALIDITY), int(entry.get("refresh_on", exp)))
+            if expires_at is None or exp > expires_at:
+                expires_at, refresh_at = exp, due
+    has_rt = any(True for _ in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN,
+                                            query={"home_account_id": account_id}))
+    return {"refresh_at": refresh_at, "expires_at": expires_at, "scopes": sorted(held), "has_rt": has_rt}

@@ -1,0 +1,24 @@
+"""``{% load graph_auth %}{% graph_auth_login_button %}``: the "Sign in with Microsoft" button."""
+from urllib.parse import urlencode
+
+from django import template
+from django.urls import reverse
+
+register = template.Library()
+
+
+@register.inclusion_tag("graph_auth/login_button.html", takes_context=True)
+def graph_auth_login_button(context, next=None, label="Sign in with Microsoft", prompt=None):
+    """Render the button; ``next`` defaults to the current page."""
+    request = context.get("request")
+    params = {"next": next or (request.get_full_path() if request else "/")}
+    if prompt:
+        params["prompt"] = prompt
+    return {"login_url": f"{reverse('graph_auth:login')}?{urlencode(params)}", "label": label}
+
+
+@register.simple_tag
+def graph_auth_login_url(next=None):
+    """The login URL (for a link of your own)."""
+    url = reverse("graph_auth:login")
+    return f"{url}?{urlencode({'next': next})}" if next else url

@@ -1,0 +1,104 @@
+"""The signed-in user's tokens for one request: serve a fresh access token from the cache with one
+query, refresh under the row lock when needed, and keep the session's expiry hint current."""
+from __future__ import annotations
+
+import logging
+
+from . import id_tokens, msal_client, session as keys
+from .app_settings import app_settings
+from .exceptions import InteractionRequired, InvalidIdToken
+from .signals import graph_refresh_failed, graph_tokens_refreshed
+from .token_store import TokenStore
+
+logger = logging.getLogger(__name__)
+
+# AADSTS codes of refresh failures, to a short reason for the graph_refresh_failed signal.
+REASONS = {50173: "revoked", 50133: "revoked", 70043: "revoked", 700082: "expired",
+           700084: "expired", 70008: "expired", 65001: "consent_required", 50057: "user_disabled",
+           50076: "interaction_required", 50079: "interaction_required", 50158: "interaction_required"}
+
+
+def classify(error: InteractionRequired) -> str:
+    if error.aadsts in REASONS:
+        return REASONS[error.aadsts]
+    if error.suberror == "consent_required" or error.error == "consent_required":
+        return "consent_required"
+    return error.error if error.error in ("interaction_required", "no_account") else "invalid_grant"
+
+
+class UserTokens:
+    """Access tokens of ``request.user``, who signed in through graph_auth."""
+
+    def __init__(self, request) -> None:
+        self.request = request
+
+    @property
+    def account_id(self) -> str | None:
+        status = keys.token_status(self.request.session)
+        return status.get("account") if status else None
+
+    def _require_account(self) -> str:
+        account_id = self.account_id
+        if not account_id or not self.request.user.is_authenticated:
+            raise InteractionRequired({"error": "no_account",
+                                       "error_description": "The user did not sign in with Microsoft."})
+        return account_id
+
+    def get_token(self, scopes=None, *, claims_challenge: str | None = None,
+                  force_refresh: bool = False) -> str:
+        """Return an access token for ``scopes`` (default: GRAPH_AUTH['SCOPES'])."""
+        account_id = self._require_account()
+        scopes = list(scopes or app_settings.SCOPES)
+        if not (claims_challenge or force_refresh):
+            hit = msal_client.peek(TokenStore(self.request.user).load(), account_id, scopes)
+            if hit:
+                return hit[0]
+        return self.refresh(scopes, claims_challenge=claims_challenge, force_refresh=force_refresh)
+
+    def refresh(self, scopes=None, *, claims_challenge: str | None = None,
+                force_refresh: bool = False) -> str:
+        """Refresh under the user's row lock; a request that waited for the lock finds the token
+        the other one saved and makes no refresh grant of its own."""
+        account_id = self._require_account()
+        scopes = list(scopes or app_settings.SCOPES)
+        user = self.request.user
+        try:
+            with TokenStore(user).locked() as cache:
+                hit = None if (claims_challenge or force_refresh) else msal_client.peek(cache, account_id, scopes)
+                if hit:
+                    token = hit[0]
+                else:
+                    result = msal_client.acquire_silent(cache, account_id, scopes,
+                                                        force_refresh=force_refresh,
+                                                        claims_challenge=claims_challenge)
+                    self._check_same_identity(result, account_id)
+                    token = result["access_token"]
+                status = msal_client.token_status(cache, account_id, app_settings.SCOPES,
+                                                  app_settings.REFRESH_MARGIN)
+                refreshed = cache.has_state_changed
+        except InteractionRequired as exc:
+            if claims_challenge and not exc.claims:
+                exc.claims = claims_challenge
+            reason = classify(exc)
+            logger.info("token refresh for user %s needs interaction: %s (AADSTS%s)",
+                        user.pk, reason, exc.aadsts)
+            graph_refresh_failed.send(sender=None, user=user, error=exc.error, code=exc.aadsts,
+                                      reason=reason)
+            raise
+        keys.set_token_status(self.request.session, account_id, status)
+        if refreshed:
+            graph_tokens_refreshed.send(sender=None, user=user)
+        return token
+
+    def _check_same_identity(self, result: dict, account_id: str) -> None:
+        """A refreshed ID token must name the same (tid, oid) as the signed-in account."""
+        if not result.get("id_token"):
+            return
+        try:
+            claims = id_tokens.validate(result["id_token"])
+        except InvalidIdToken as exc:
+            raise InteractionRequired({"error": "invalid_id_token", "error_description": str(exc)}) from exc
+        if f"{claims['oid']}.{claims['tid']}" != account_id:
+            logger.warning("refreshed ID token names another identity than the session's account")
+            raise InteractionRequired({"error": "identity_mismatch",
+                                       "error_description": "The refreshed ID token is for another user."})
