@@ -45,3 +45,80 @@ def check_unknown_keys(app_configs=None, **kwargs):
     return [Error(f"GRAPH_AUTH has an unknown key {key!r}.",
                   hint=f"Valid keys: {', '.join(sorted(DEFAULTS))}.", id="graph_auth.E002")
             for key in unknown]
+
+
+BACKEND = "graph_auth.backends.GraphAuthBackend"
+MIDDLEWARE = "graph_auth.middleware.GraphAuthMiddleware"
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+RESERVED_SCOPES = {"openid", "profile", "offline_access"}
+
+
+def _is_subclass(path: str, base: str) -> bool:
+    from django.utils.module_loading import import_string
+    try:
+        return path == base or issubclass(import_string(path), import_string(base))
+    except ImportError:
+        return False
+
+
+@register(Tags.compatibility)
+def check_installation(app_configs=None, **kwargs):
+    problems = []
+    if not any(_is_subclass(b, BACKEND) for b in settings.AUTHENTICATION_BACKENDS):
+        problems.append(Error(
+            f"{BACKEND} is not in AUTHENTICATION_BACKENDS.",
+            hint=f'Add "{BACKEND}" (or your subclass of it) to AUTHENTICATION_BACKENDS.',
+            id="graph_auth.E003"))
+    middleware = list(settings.MIDDLEWARE or [])
+    ours = [i for i, m in enumerate(middleware) if _is_subclass(m, MIDDLEWARE)]
+    if not ours:
+        problems.append(Warning(
+            f"{MIDDLEWARE} is not in MIDDLEWARE: no request.graph and no refresh ahead of expiry.",
+            hint=f'Add "{MIDDLEWARE}" after "{AUTH_MIDDLEWARE}".', id="graph_auth.W004"))
+    elif AUTH_MIDDLEWARE not in middleware or ours[0] < middleware.index(AUTH_MIDDLEWARE):
+        problems.append(Error(
+            f"{MIDDLEWARE} must come after {AUTH_MIDDLEWARE}.",
+            hint="Move it below AuthenticationMiddleware: it needs request.user and request.session.",
+            id="graph_auth.E004"))
+    reserved = sorted(RESERVED_SCOPES & {str(s).lower() for s in app_settings.SCOPES or []})
+    if reserved:
+        problems.append(Error(
+            f"GRAPH_AUTH['SCOPES'] contains reserved scope(s): {', '.join(reserved)}.",
+            hint="Remove them: msal adds openid, profile and offline_access itself (and refuses them).",
+            id="graph_auth.E005"))
+    return problems
+
+
+@register(Tags.security)
+def check_transport_security(app_configs=None, **kwargs):
+    problems = []
+    uri = app_settings.REDIRECT_URI
+    if uri and not settings.DEBUG and not str(uri).startswith("https://"):
+        problems.append(Error(
+            f"GRAPH_AUTH['REDIRECT_URI'] ({uri}) is not https and DEBUG is off.",
+            hint="Entra only accepts https redirect URIs outside localhost: use https.",
+            id="graph_auth.E006"))
+    if app_settings.RESPONSE_MODE not in ("query", "form_post"):
+        problems.append(Error(
+            f"GRAPH_AUTH['RESPONSE_MODE'] is {app_settings.RESPONSE_MODE!r}.",
+            hint='Use "query" (the default) or "form_post".', id="graph_auth.E007"))
+    elif app_settings.RESPONSE_MODE == "form_post" and settings.SESSION_COOKIE_SAMESITE != "None":
+        problems.append(Warning(
+            "RESPONSE_MODE is form_post but SESSION_COOKIE_SAMESITE is not 'None': browsers won't send "
+            "the session cookie with Entra's cross-site POST, and every sign-in fails with 'expired'.",
+            hint='Set SESSION_COOKIE_SAMESITE = "None" and SESSION_COOKIE_SECURE = True, or use "query".',
+            id="graph_auth.W007"))
+    return problems
+
+
+@register(Tags.compatibility)
+def check_sqlite_locking(app_configs=None, **kwargs):
+    db = settings.DATABASES.get("default", {})
+    if db.get("ENGINE") == "django.db.backends.sqlite3" and \
+            (db.get("OPTIONS") or {}).get("transaction_mode") != "IMMEDIATE":
+        return [Warning(
+            "SQLite without transaction_mode IMMEDIATE: concurrent token refreshes of one user can "
+            "fail with 'database is locked'.",
+            hint='Set DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20} '
+                 "(Django 5.1+), or use PostgreSQL.", id="graph_auth.W020")]
+    return []

@@ -40,16 +40,18 @@ def _production_session(timeout) -> requests.Session:
 
 def _emulator_session(timeout) -> requests.Session:
     from .emulator.mount import current_emulator
-    from .emulator.transport import mount_emulator
+    from .emulator.transport import mount_emulator, mount_remote
     session = requests.Session()
     session.trust_env = False
+    if app_settings.EMULATOR_URL:          # one emulator shared by several processes
+        return mount_remote(session, app_settings.EMULATOR_URL, timeout=timeout)
     return mount_emulator(session, current_emulator, resolve=True, timeout=timeout)
 
 
 def get_session() -> requests.Session:
     """Return the process-wide Session for the current settings (one per mode and timeout)."""
     emulated, timeout = app_settings.emulator_enabled, app_settings.TIMEOUT
-    key = (emulated, timeout)
+    key = (emulated, timeout, app_settings.EMULATOR_URL if emulated else None)
     session = _sessions.get(key)
     if session is None:
         with _lock:

@@ -15,7 +15,7 @@ from .http import get_session
 
 logger = logging.getLogger(__name__)
 
-REFETCH_INTERVAL = 300         # at most one JWKS refetch per 5 minutes for unknown key ids
+REFETCH_INTERVAL = 10          # an unknown key id refetches the JWKS, at most this often (s)
 _lock = threading.Lock()
 _state: dict = {}              # authority -> {"metadata", "keys", "fetched_at"}
 

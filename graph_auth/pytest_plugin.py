@@ -36,9 +36,18 @@ def entra_emulator(entra_directory_data):
         return
     from graph_auth.emulator.mount import browser_url, use_emulator
     emulator = Emulator(entra_directory_data, browser_url=browser_url())
+    _clear_graph_auth_caches()
     with use_emulator(emulator):
         yield emulator
+    _clear_graph_auth_caches()
     _fail_on_errors(emulator)
+
+
+def _clear_graph_auth_caches() -> None:
+    """Forget what graph_auth cached from the previous test's emulator (discovery, keys)."""
+    from graph_auth import id_tokens, msal_client
+    msal_client.clear_caches()
+    id_tokens.clear_caches()
 
 
 def _fail_on_errors(emulator) -> None:

@@ -13,7 +13,7 @@ import types
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import BaseAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from .core import GRAPH_HOST, LOGIN_HOST, EmulatorTimeout
@@ -137,6 +137,35 @@ def mount_emulator(session: requests.Session, target, *, resolve: bool = False,
     session.mount("http://", blocker)
     session.mount("https://", blocker)
     adapter = EmulatorAdapter(target, resolve=resolve, timeout=timeout)
+    for host in ROUTED_HOSTS:
+        session.mount(f"https://{host}/", adapter)
+    return session
+
+
+class RemoteAdapter(HTTPAdapter):
+    """Send Entra/Graph requests to an emulator served over HTTP (``python -m graph_auth.emulator``),
+    keeping the production URL's host in the Host header so the emulator routes them the same way."""
+
+    def __init__(self, base_url: str, timeout=None) -> None:
+        super().__init__(pool_maxsize=64)
+        self.base_url, self.default_timeout = base_url.rstrip("/"), timeout
+
+    def send(self, request, **kwargs):
+        parts = urlsplit(request.url)
+        request.headers["Host"] = parts.netloc
+        request.url = f"{self.base_url}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().send(request, **kwargs)
+
+
+def mount_remote(session: requests.Session, base_url: str, *, timeout=None) -> requests.Session:
+    """Route the production hosts of ``session`` to an emulator at ``base_url``; block the rest."""
+    blocker = BlockingAdapter()
+    session.mount("http://", blocker)
+    session.mount("https://", blocker)
+    adapter = RemoteAdapter(base_url, timeout)
+    session.mount(base_url.rstrip("/") + "/", HTTPAdapter())
     for host in ROUTED_HOSTS:
         session.mount(f"https://{host}/", adapter)
     return session
