@@ -100,11 +100,14 @@ class AppSettings:
 
     @property
     def login_redirect_url(self) -> str:
-        return self._get("LOGIN_REDIRECT_URL") or settings.LOGIN_REDIRECT_URL
+        """Where to land after sign-in without a ``next`` (a URL or a URL name)."""
+        from django.shortcuts import resolve_url
+        return resolve_url(self._get("LOGIN_REDIRECT_URL") or settings.LOGIN_REDIRECT_URL)
 
     @property
     def logout_redirect_url(self) -> str:
-        return self._get("LOGOUT_REDIRECT_URL") or settings.LOGOUT_REDIRECT_URL or "/"
+        from django.shortcuts import resolve_url
+        return resolve_url(self._get("LOGOUT_REDIRECT_URL") or settings.LOGOUT_REDIRECT_URL or "/")
 
 
 app_settings = AppSettings()

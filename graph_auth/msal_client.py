@@ -125,16 +125,22 @@ def _access_tokens(cache, account_id: str) -> list[dict]:
                              query={"home_account_id": account_id}))
 
 
-def peek(cache, account_id: str, scopes, now: float | None = None) -> tuple[str, int] | None:
-    """Return (access token, expires_on) when msal would serve ``scopes`` from the cache without
-    touching the network, else None. Reads only; needs no lock."""
+def peek(cache, account_id: str, scopes, min_validity: int = AT_MIN_VALIDITY, *,
+         fallback: bool = False, now: float | None = None) -> tuple[str, int] | None:
+    """Return (access token, expires_on) when the cache holds a token for ``scopes`` valid for at
+    least ``min_validity`` more seconds (at least msal's 5 minutes, and not past its refresh_on),
+    else None. With ``fallback``, any token still valid for ``min_validity`` seconds will do (used
+    when a refresh failed because the identity platform is down). Reads only."""
     now = time.time() if now is None else now
+    if not fallback:
+        min_validity = max(min_validity, AT_MIN_VALIDITY)
     wanted = set(scopes)
     for entry in _access_tokens(cache, account_id):
         expires_on = int(entry.get("expires_on", 0))
         if not wanted <= set(entry.get("target", "").split()):
             continue
-        if expires_on - now < AT_MIN_VALIDITY or int(entry.get("refresh_on", expires_on)) < now:
+        aging = not fallback and int(entry.get("refresh_on", expires_on)) < now
+        if expires_on - now < min_validity or aging:
             continue
         return entry["secret"], expires_on
     return None

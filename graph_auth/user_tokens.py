@@ -6,11 +6,13 @@ import logging
 
 from . import id_tokens, msal_client, session as keys
 from .app_settings import app_settings
-from .exceptions import InteractionRequired, InvalidIdToken
+from .exceptions import IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
 from .signals import graph_refresh_failed, graph_tokens_refreshed
 from .token_store import TokenStore
 
 logger = logging.getLogger(__name__)
+
+FALLBACK_VALIDITY = 30      # an access token this fresh still serves while the platform is down
 
 # AADSTS codes of refresh failures, to a short reason for the graph_refresh_failed signal.
 REASONS = {50173: "revoked", 50133: "revoked", 70043: "revoked", 700082: "expired",
@@ -50,7 +52,8 @@ class UserTokens:
         account_id = self._require_account()
         scopes = list(scopes or app_settings.SCOPES)
         if not (claims_challenge or force_refresh):
-            hit = msal_client.peek(TokenStore(self.request.user).load(), account_id, scopes)
+            hit = msal_client.peek(TokenStore(self.request.user).load(), account_id, scopes,
+                                   app_settings.REFRESH_MARGIN)
             if hit:
                 return hit[0]
         return self.refresh(scopes, claims_challenge=claims_challenge, force_refresh=force_refresh)
@@ -64,13 +67,22 @@ class UserTokens:
         user = self.request.user
         try:
             with TokenStore(user).locked() as cache:
-                hit = None if (claims_challenge or force_refresh) else msal_client.peek(cache, account_id, scopes)
-                if hit:
+                hit = None if (claims_challenge or force_refresh) else msal_client.peek(
+                    cache, account_id, scopes, app_settings.REFRESH_MARGIN)
+                if hit:                   # another request refreshed while this one waited
                     token = hit[0]
-                else:
-                    result = msal_client.acquire_silent(cache, account_id, scopes,
-                                                        force_refresh=force_refresh,
-                                                        claims_challenge=claims_challenge)
+                else:                     # due by our margin: msal alone would wait until 5 min
+                    try:
+                        result = msal_client.acquire_silent(cache, account_id, scopes, force_refresh=True,
+                                                            claims_challenge=claims_challenge)
+                    except IdentityPlatformUnavailable:
+                        hit = None if claims_challenge else msal_client.peek(
+                            cache, account_id, scopes, FALLBACK_VALIDITY, fallback=True)
+                        if hit is None:
+                            raise
+                        logger.warning("token refresh failed (identity platform unavailable); "
+                                       "using the cached access token until it expires")
+                        return hit[0]
                     self._check_same_identity(result, account_id)
                     token = result["access_token"]
                 status = msal_client.token_status(cache, account_id, app_settings.SCOPES,

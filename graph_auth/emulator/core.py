@@ -70,6 +70,7 @@ class Emulator:
         self.throttles: dict[str, Throttle] = {}
         self.log: list[LoggedRequest] = []
         self.errors: list[BaseException] = []  # internal errors (the pytest fixture fails on them)
+        self.issue_times: dict[str, float] = {}  # token "uti" -> exact issue time (iat is whole seconds)
 
     # -- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -230,6 +231,11 @@ class Emulator:
             key = (self.user(user).id, client_id)
             granted = self.consents.setdefault(key, {}).setdefault(resource_app_id or GRAPH_APP_ID, set())
             granted.update(scopes)
+
+    def issued_at(self, claims: dict) -> float:
+        """When a token was issued, to the fraction of a second (its ``iat`` is whole seconds, and a
+        token issued just after a revocation in the same second must count as issued after it)."""
+        return self.issue_times.get(claims.get("uti"), claims.get("iat", 0))
 
     def rotate_keys(self, **kwargs):
         """Roll the signing key over (see ``KeySet.rotate``)."""

@@ -118,6 +118,7 @@ def access_token(em, *, client: AppRegistration, resource: Resource, tenant_id: 
             claims["roles"] = list(roles)
     if cp1:
         claims["xms_cc"] = ["cp1"]
+    em.issue_times[claims["uti"]] = now
     return sign(em, claims), lifetime
 
 

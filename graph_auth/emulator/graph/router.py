@@ -64,7 +64,7 @@ def authenticate(em, request) -> Context:
         if user is None:
             raise _unauthorized("Access token validation failure: unknown user.")
         if "cp1" in (claims.get("xms_cc") or []) and (
-                claims.get("iat", 0) < user.sessions_valid_from or not user.enabled):
+                em.issued_at(claims) < user.sessions_valid_from or not user.enabled):
             raise _cae_challenge(user)
     return Context(claims, claims.get("tid", ""), user, set((claims.get("scp") or "").split()),
                    set(claims.get("roles") or []))

@@ -236,7 +236,7 @@ def on_behalf_of(em, request, form, *, app, segment, tenant, client_auth):
                          "Assertion is an app-only token; the on-behalf-of flow needs a delegated "
                          "(user) access token.")
     user = check_user_active(em.directory.user(claims.get("oid")))
-    if claims.get("iat", 0) < user.sessions_valid_from:
+    if em.issued_at(claims) < user.sessions_valid_from:
         raise OAuthError("invalid_grant", 50173,
                          "The provided grant has expired due to it being revoked, a fresh auth "
                          "token is needed.")
