@@ -1,0 +1,69 @@
+"""The sign-in journey in a real headless Chromium (Debian's chromium, driven by Playwright)."""
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but there is no Chromium at {CHROMIUM} (.ci/run installs it)")
+        pytest.skip("no Chromium installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the live server's database work
+    # happens in its own thread, so Django's async-safety guard does not apply here.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def test_sign_in_see_profile_and_sign_out(page, live_server, entra_emulator):
+    page.goto(f"{live_server.url}/")
+    page.click("#graph-auth-login")
+
+    # The emulator's sign-in page (served by the same Django process under /_emulator/).
+    page.wait_for_selector("#signin")
+    assert "/_emulator/" in page.url
+    page.fill("#username", "adele@contoso.onmicrosoft.com")
+    page.fill("#password", "wrong")
+    page.click("#submit")
+    assert "incorrect" in page.inner_text("#error")
+    page.fill("#password", "Passw0rd!")
+    page.click("#submit")
+
+    # First sign-in to this app: the consent page lists what the demo asks for.
+    page.wait_for_selector("#permissions")
+    assert "User.Read" in page.inner_text("#permissions")
+    page.click("#accept")
+
+    # Back on the demo: the profile comes from Graph.
+    page.wait_for_selector("#display-name")
+    assert page.url == f"{live_server.url}/profile/"
+    assert page.inner_text("#display-name") == "Adele Vance"
+    assert page.inner_text("#job-title") == "Product Manager"
+    assert page.evaluate("document.querySelector('img.avatar').naturalWidth") > 0    # the photo
+
+    page.click("#sign-out")
+    page.wait_for_load_state()
+    assert "You signed out" in page.content() or page.url.rstrip("/") == live_server.url
+    # Signed out of the site too: the profile asks for sign-in again.
+    page.goto(f"{live_server.url}/profile/")
+    assert "/_emulator/" in page.url or "/auth/login" in page.url
