@@ -59,6 +59,7 @@ def test_sign_in_see_profile_and_sign_out(page, live_server, entra_emulator):
     assert page.url == f"{live_server.url}/profile/"
     assert page.inner_text("#display-name") == "Adele Vance"
     assert page.inner_text("#job-title") == "Product Manager"
+    page.wait_for_function("document.querySelector('img.avatar').complete")     # loads after the page
     assert page.evaluate("document.querySelector('img.avatar').naturalWidth") > 0    # the photo
 
     page.click("#sign-out")

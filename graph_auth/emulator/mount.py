@@ -10,6 +10,7 @@ import io
 import sys
 import threading
 from http.cookies import SimpleCookie
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponse
 from django.urls import NoReverseMatch, reverse
@@ -72,8 +73,14 @@ def page(request, path: str = ""):
     if not app_settings.emulator_enabled:
         raise Http404("graph_auth's emulator is off")
     prefix = request.path[: len(request.path) - len(path)] if path else request.path
-    body = request.body
     environ = {k: v for k, v in request.META.items() if isinstance(v, str)}
+    if request.content_type == "multipart/form-data":
+        # Browsers post these pages' forms urlencoded; a test client's default multipart post
+        # gets the same treatment (the emulator reads urlencoded forms only).
+        body = urlencode(list(request.POST.lists()), doseq=True).encode()
+        environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+    else:
+        body = request.body
     environ.update({"SCRIPT_NAME": prefix.rstrip("/"), "PATH_INFO": "/" + path,
                     "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
                     "wsgi.errors": sys.stderr, "wsgi.url_scheme": request.scheme})

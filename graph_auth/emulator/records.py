@@ -66,6 +66,7 @@ class SsoSession:
     sid: str
     user_id: str
     auth_time: float
+    apps: set = field(default_factory=set)     # client ids signed in to (front-channel logout)
 
 
 @dataclass

@@ -75,9 +75,9 @@ def begin(em, tenant_key: str, params: dict):
         reject("unsupported_response_type", 900144,
                f"The provided value for the input parameter 'response_type' is not allowed for this "
                f"request. Expected values: code, id_token, token. Given: '{params.get('response_type')}'.")
-    if "id_token" in types and not (app.implicit_id_token or "code" in types):
+    if "id_token" in types and not app.implicit_id_token:       # the hybrid flow needs it too
         reject("unsupported_response_type", 700054,
-               f"response_type 'id_token' is not enabled for the application.")
+               "response_type 'id_token' is not enabled for the application.")
     if "token" in types and not app.implicit_access_token:
         reject("unsupported_response_type", 700051,
                "response_type 'token' is not enabled for the application.")
@@ -101,7 +101,7 @@ def begin(em, tenant_key: str, params: dict):
     except OAuthError as exc:
         raise RedirectError(pending, exc)
     pending.id, pending.created = secrets.token_urlsafe(24), em.clock.now()
-    em.pending[pending.id] = pending
+    interaction.add_pending(em, pending)
     return pending
 
 
@@ -139,6 +139,7 @@ def result_params(em, pending) -> dict:
     params = pending.params
     user = em.directory.user(pending.user_id)
     types = set(params["response_type"].split())
+    interaction.note_app(em, pending.sid, pending.app)
     result = {}
     if "code" in types:
         code = secrets.token_urlsafe(48)
@@ -225,7 +226,7 @@ def sign_in_programmatically(em, auth_uri: str, user, password: str | None, cons
         if not consent:
             return _with_state(pending, OAuthError(
                 "access_denied", 65004, "User declined to consent to access the app.",
-                suberror="consent_denied").redirect_params())
+                suberror="cancel").redirect_params())
         em.grant_consent(user, pending.app.client_id,
                          issue.requested(em, pending.app, pending.scope_request),
                          pending.scope_request.resource.app_id)

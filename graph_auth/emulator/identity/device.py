@@ -44,12 +44,22 @@ def devicecode(em, request) -> Response:
                    f"{user_code} to authenticate."})
 
 
+def _find(em, user_code: str) -> tuple[DeviceGrant | None, str]:
+    """Return (the grant waiting for ``user_code``, "") or (None, what to tell the user)."""
+    code = "".join((user_code or "").split()).upper().replace("-", "")
+    grant = next((g for g in em.device_codes.values() if code and g.user_code == code), None)
+    if grant is None:
+        return None, "That code didn't work. Check the code and try again."
+    if grant.redeemed or grant.declined or grant.user_id:
+        return None, "That code was already used. Get a new code from your device and try again."
+    if grant.expires_at <= em.clock.now():
+        return None, ("The code that you entered has expired. Get a new code from the device "
+                      "you're trying to sign in to and try again.")
+    return grant, ""
+
+
 def _grant_for(em, user_code: str) -> DeviceGrant | None:
-    code = (user_code or "").strip().upper().replace("-", "")
-    grant = next((g for g in em.device_codes.values() if g.user_code == code), None)
-    if grant is None or grant.redeemed or grant.declined or grant.user_id:
-        return None
-    return grant if grant.expires_at > em.clock.now() else None
+    return _find(em, user_code)[0]
 
 
 def _pending_for(em, grant: DeviceGrant):
@@ -75,10 +85,9 @@ def page(em, request) -> Response:
         return _code_form(request, value=request.query.get("otc", ""))
     if "flow" in request.form:
         return interaction.handle_post(em, request)
-    grant = _grant_for(em, request.form.get("otc", ""))
+    grant, problem = _find(em, request.form.get("otc", ""))
     if grant is None:
-        return _code_form(request, "That code didn't work. Check the code and try again.",
-                          request.form.get("otc", ""))
+        return _code_form(request, problem, request.form.get("otc", ""))
     pending = _pending_for(em, grant)
     return interaction.proceed(em, request, pending)
 
@@ -87,7 +96,11 @@ def finish(em, request, pending) -> Response:
     grant = em.device_codes.get(pending.device_code)
     if grant is None or grant.expires_at <= em.clock.now():
         return pages.error_page("Code expired", 70019, "The code has expired. Start again on your device.")
+    if grant.user_id or grant.declined or grant.redeemed:     # finished in another tab meanwhile
+        return pages.error_page("Code already used", None,
+                                "That code was already used. Get a new code from your device.")
     grant.user_id, grant.sid = pending.user_id, pending.sid
+    interaction.note_app(em, pending.sid, pending.app)
     return pages.message("You're signed in",
                          f"You have signed in to the {pending.app.display_name} application on "
                          "your device. You may now close this window.")
@@ -95,7 +108,7 @@ def finish(em, request, pending) -> Response:
 
 def fail(em, request, pending, error: OAuthError) -> Response:
     grant = em.device_codes.get(pending.device_code)
-    if grant is not None:
+    if grant is not None and not (grant.user_id or grant.redeemed):
         grant.declined = True
     return pages.message("Sign-in cancelled",
                          f"You declined to sign in to {pending.app.display_name} on the other device.")
@@ -119,6 +132,7 @@ def approve(em, user_code: str, user, consent: bool) -> None:
                          issue.requested(em, pending.app, pending.scope_request),
                          pending.scope_request.resource.app_id)
     grant.user_id, grant.sid = user.id, interaction.start_session(em, user).sid
+    interaction.note_app(em, grant.sid, pending.app)
 
 
 def decline(em, user_code: str) -> None:

@@ -44,8 +44,20 @@ class Pending:
 
 def new_pending(em, **values) -> Pending:
     pending = Pending(id=secrets.token_urlsafe(24), created=em.clock.now(), **values)
-    em.pending[pending.id] = pending
+    add_pending(em, pending)
     return pending
+
+
+def add_pending(em, pending: Pending) -> None:
+    forget_expired(em)
+    em.pending[pending.id] = pending
+
+
+def forget_expired(em) -> None:
+    """Drop the requests nobody finished within PENDING_LIFETIME (abandoned tabs)."""
+    now = em.clock.now()
+    for key in [k for k, p in em.pending.items() if now - p.created > PENDING_LIFETIME]:
+        del em.pending[key]
 
 
 def action_url(request, pending: Pending) -> str:
@@ -81,7 +93,8 @@ def eligible_sessions(em, request, pending: Pending):
             continue
         if user_problem(em, pending, user):
             continue
-        if max_age and max_age.isdigit() and em.clock.now() - session.auth_time > int(max_age):
+        if max_age and max_age.isdigit() and (
+                int(max_age) == 0 or em.clock.now() - session.auth_time > int(max_age)):
             continue
         if nbf and session.auth_time < nbf:
             continue
@@ -103,6 +116,27 @@ def start_session(em, user) -> SsoSession:
     return session
 
 
+def renew_session(em, request, user) -> SsoSession:
+    """The browser's session for ``user``, re-authenticated now; or a new one.
+
+    Signing in again (prompt=login, max_age, a revoked session) keeps the session id, as Entra
+    does, so the browser never holds two sessions of one user and ``prompt=none`` keeps working.
+    """
+    for sid in cookie_sids(em, request):
+        session = em.sso_sessions.get(sid)
+        if session is not None and session.user_id == user.id:
+            session.auth_time = em.clock.now()
+            return session
+    return start_session(em, user)
+
+
+def note_app(em, sid: str | None, app) -> None:
+    """Remember that the session signed in to ``app`` (logout notifies only those apps)."""
+    session = em.sso_sessions.get(sid) if sid else None
+    if session is not None:
+        session.apps.add(app.client_id)
+
+
 def remember(em, request, response, session: SsoSession) -> None:
     sids = [s for s in cookie_sids(em, request) if s != session.sid and s in em.sso_sessions]
     response.set_cookie(em.settings.sso_cookie, ".".join([session.sid, *sids][:5]),
@@ -113,15 +147,21 @@ def user_problem(em, pending: Pending, user) -> tuple[int, str] | None:
     """Return (AADSTS code, message) when ``user`` cannot sign in to this app here, else None."""
     if not user.enabled:
         return 50057, "Your account has been locked. Contact your support person to unlock it."
+    if pending.tenant is not None and user.tenant_id != pending.tenant.id:
+        return _foreign_user(user, pending.tenant.id, pending.app)
     if not tenants.user_allowed(pending.segment, pending.tenant, user):
         return 50034, (f"The user account {user.user_principal_name} does not exist in the "
                        f"'{pending.segment}' directory.")
     if not em.directory.app_available_in(pending.app, user.tenant_id):
-        return 50020, (f"User account '{user.user_principal_name}' from identity provider "
-                       f"'https://sts.windows.net/{user.tenant_id}/' does not exist in tenant "
-                       f"'{pending.app.tenant_id}' and cannot access the application "
-                       f"'{pending.app.client_id}'({pending.app.display_name}) in that tenant.")
+        return _foreign_user(user, pending.app.tenant_id, pending.app)
     return None
+
+
+def _foreign_user(user, tenant_id: str, app) -> tuple[int, str]:
+    return 50020, (f"User account '{user.user_principal_name}' from identity provider "
+                   f"'https://sts.windows.net/{user.tenant_id}/' does not exist in tenant "
+                   f"'{tenant_id}' and cannot access the application "
+                   f"'{app.client_id}'({app.display_name}) in that tenant.")
 
 
 # -- pages and steps ------------------------------------------------------------------------------
@@ -185,9 +225,10 @@ def abort(em, request, pending: Pending, error: OAuthError):
 def handle_post(em, request):
     """Handle a form post from one of the pages above."""
     form = request.form
+    forget_expired(em)
     pending = em.pending.get(form.get("flow", ""))
-    if pending is None or em.clock.now() - pending.created > PENDING_LIFETIME:
-        return pages.error_page("Sign-in expired", 50058,
+    if pending is None:
+        return pages.error_page("Sign-in expired", None,
                                 "This sign-in page has expired or was already used. Go back to the "
                                 "application and sign in again.")
     action = form.get("action")
@@ -209,10 +250,10 @@ def handle_post(em, request):
         return proceed(em, request, pending)
     if action == "decline":
         return abort(em, request, pending, OAuthError(
-            "access_denied", 65004, "User declined to consent to access the app.", suberror="consent_denied"))
+            "access_denied", 65004, "User declined to consent to access the app.", suberror="cancel"))
     if action == "cancel":
         return abort(em, request, pending, OAuthError(
-            "access_denied", 50126, "The user canceled the authentication.", suberror="cancel"))
+            "access_denied", 65004, "The user canceled the sign-in.", suberror="cancel"))
     return pages.error_page("Bad request", 900144, "The form is missing its action.")
 
 
@@ -228,7 +269,7 @@ def _sign_in(em, request, pending: Pending, username: str, password: str):
     if problem:
         return sign_in_page(em, request, pending, username=username,
                             error=f"AADSTS{problem[0]}: {problem[1]}")
-    session = start_session(em, user)
+    session = renew_session(em, request, user)
     pending.user_id, pending.sid, pending.auth_time = user.id, session.sid, session.auth_time
     response = proceed(em, request, pending)
     remember(em, request, response, session)
