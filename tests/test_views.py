@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from graph_auth import session as keys
+from graph_auth import crypto, session as keys
 from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
 from graph_auth.models import MicrosoftAccount, TokenCache
 
@@ -52,7 +52,8 @@ def test_sign_in_round_trip(client, entra_emulator, entra_sign_in):
     assert (account.tenant_id, account.object_id, account.username) == (CONTOSO_ID, adele.id, ADELE)
     assert (user.first_name, user.last_name, user.username) == ("Adele", "Vance", adele.id)
     row = TokenCache.objects.get(user=user)
-    assert row.has_refresh_token and "User.Read" in row.scopes and "eyJ" not in row.data
+    assert row.has_refresh_token and "User.Read" in row.scopes
+    assert "AccessToken" not in row.data and "AccessToken" in crypto.decrypt(row.data)   # encrypted
     assert client.session[keys.TOKEN_KEY]["account"] == f"{adele.id}.{CONTOSO_ID}"
     assert client.get("/profile/").status_code == 200
 
