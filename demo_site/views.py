@@ -1,5 +1,6 @@
 """The demo's pages: each reads the signed-in user's data from Microsoft Graph via request.graph."""
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse
 from django.shortcuts import render
 
@@ -37,9 +38,13 @@ def photo(request):
 
 
 def _page(request, path: str, params: dict):
-    """One page of a Graph collection; ?next= carries Graph's own nextLink (checked to be Graph's)."""
+    """One page of a Graph collection; ?next= carries Graph's own nextLink (the client refuses to
+    send the token anywhere but Graph)."""
     link = request.GET.get("next")
-    page = request.graph.get(link) if link else request.graph.get(path, params=params)
+    try:
+        page = request.graph.get(link) if link else request.graph.get(path, params=params)
+    except ValueError:
+        raise SuspiciousOperation("next is not a Microsoft Graph URL")
     return page.get("value", []), page.get("@odata.nextLink")
 
 

@@ -3,6 +3,9 @@ import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
+from graph_auth.backends import GraphAuthBackend
+from graph_auth.middleware import GraphAuthMiddleware
+
 
 def ids(**graph_auth):
     with override_settings(GRAPH_AUTH=graph_auth.pop("GRAPH_AUTH"), **graph_auth):
@@ -40,3 +43,55 @@ def test_emulator_is_never_on_by_accident(graph_auth, debug, on):
     from graph_auth.app_settings import app_settings
     with override_settings(GRAPH_AUTH=graph_auth, DEBUG=debug):
         assert app_settings.emulator_enabled is on
+
+
+CONFIGURED = {"CLIENT_ID": "id", "CLIENT_SECRET": "s"}
+BACKEND = "graph_auth.backends.GraphAuthBackend"
+MIDDLEWARE = "graph_auth.middleware.GraphAuthMiddleware"
+AUTH_MW = "django.contrib.auth.middleware.AuthenticationMiddleware"
+SESSION_MW = "django.contrib.sessions.middleware.SessionMiddleware"
+
+
+class SubBackend(GraphAuthBackend):          # referenced by dotted path below
+    pass
+
+
+class SubMiddleware(GraphAuthMiddleware):
+    pass
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.ModelBackend"]}, {"graph_auth.E003"}),
+    ({"MIDDLEWARE": [SESSION_MW, AUTH_MW]}, {"graph_auth.W004"}),
+    ({"MIDDLEWARE": [SESSION_MW, MIDDLEWARE, AUTH_MW]}, {"graph_auth.E004"}),
+    ({"MIDDLEWARE": [SESSION_MW, AUTH_MW, MIDDLEWARE]}, set()),
+    ({"GRAPH_AUTH": {**CONFIGURED, "SCOPES": ["User.Read", "offline_access"]}}, {"graph_auth.E005"}),
+    ({"GRAPH_AUTH": {**CONFIGURED, "REDIRECT_URI": "http://example.com/auth/callback"}}, {"graph_auth.E006"}),
+    ({"GRAPH_AUTH": {**CONFIGURED, "REDIRECT_URI": "https://example.com/auth/callback"}}, set()),
+    ({"GRAPH_AUTH": {**CONFIGURED, "RESPONSE_MODE": "fragment"}}, {"graph_auth.E007"}),
+    ({"GRAPH_AUTH": {**CONFIGURED, "RESPONSE_MODE": "form_post"}}, {"graph_auth.W007"}),
+    ({"GRAPH_AUTH": {**CONFIGURED, "RESPONSE_MODE": "form_post"}, "SESSION_COOKIE_SAMESITE": "None"}, set()),
+])
+def test_installation_checks(overrides, expected):
+    settings = {"GRAPH_AUTH": CONFIGURED, "DEBUG": False, **overrides}
+    with override_settings(**settings):
+        found = {m.id for m in run_checks() if m.id and m.id.startswith("graph_auth.")}
+    assert found == expected
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+@pytest.mark.parametrize("options, expected", [({}, {"graph_auth.W020"}),
+                                               ({"transaction_mode": "IMMEDIATE"}, set())])
+def test_sqlite_without_immediate_transactions(options, expected):
+    databases = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:", "OPTIONS": options}}
+    with override_settings(GRAPH_AUTH=CONFIGURED, DEBUG=False, DATABASES=databases):
+        found = {m.id for m in run_checks() if m.id and m.id.startswith("graph_auth.")}
+    assert found == expected
+
+
+def test_subclasses_of_the_backend_and_middleware_count():
+    with override_settings(GRAPH_AUTH=CONFIGURED, DEBUG=False,
+                           AUTHENTICATION_BACKENDS=["tests.test_checks.SubBackend"],
+                           MIDDLEWARE=[SESSION_MW, AUTH_MW, "tests.test_checks.SubMiddleware"]):
+        found = {m.id for m in run_checks() if m.id and m.id.startswith("graph_auth.")}
+    assert found == set()

@@ -1,16 +1,66 @@
-"""The demo site: its home page works on the emulator and on a real tenant's settings."""
-from django.test import override_settings
+"""The demo site: home page on the emulator and on a real tenant's settings, and its Graph pages."""
+import pytest
+from django.template import Context, Template
+from django.test import RequestFactory, override_settings
+
+ADELE = "adele@contoso.onmicrosoft.com"
 
 
 def test_home_on_the_emulator(client, entra_emulator):
     response = client.get("/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'id="emulator-note"' in body and "adele@contoso.onmicrosoft.com" in body
+    assert 'id="emulator-note"' in body and ADELE in body
     assert "Isaiah Langer" not in body                    # disabled accounts are not offered
+    assert 'id="graph-auth-login"' in body and "/auth/login/?next=%2Fprofile%2F" in body
 
 
 def test_home_with_a_real_app_registration(client):
     with override_settings(GRAPH_AUTH={"CLIENT_ID": "id", "CLIENT_SECRET": "s", "TENANT_ID": "contoso.com"}):
         body = client.get("/").content.decode()
     assert "emulator-note" not in body and "contoso.com" in body
+
+
+def test_login_button_tag_defaults_to_the_current_page():
+    request = RequestFactory().get("/reports/?year=2026")
+    html = Template("{% load graph_auth %}{% graph_auth_login_button label='Go' %}").render(
+        Context({"request": request}))
+    assert 'href="/auth/login/?next=%2Freports%2F%3Fyear%3D2026"' in html and "Go" in html
+    url = Template("{% load graph_auth %}{% graph_auth_login_url next='/x/' %}").render(Context())
+    assert url == "/auth/login/?next=%2Fx%2F"
+
+
+@pytest.mark.django_db
+def test_profile_photo_mail_and_people(client, entra_emulator, entra_sign_in):
+    entra_sign_in(client, ADELE)
+    profile = client.get("/profile/").content.decode()
+    assert 'id="display-name">Adele Vance<' in profile and "Product Manager" in profile
+    photo = client.get("/profile/photo")
+    assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"
+
+    seen, url = 0, "/mail/"
+    while url:                                    # page through all 27 messages
+        page = client.get(url)
+        body = page.content.decode()
+        seen += body.count('class="message')
+        url = None
+        if 'id="next"' in body:
+            url = "/mail/" + body.split('id="next" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert seen == 27
+
+    people = client.get("/people/").content.decode()
+    assert people.count('class="person"') == 6 and "Fabrice" not in people   # Contoso only
+
+
+@pytest.mark.django_db
+def test_missing_photo_is_a_404(client, entra_emulator, entra_sign_in):
+    entra_sign_in(client, "alex@contoso.onmicrosoft.com")
+    assert client.get("/profile/photo").status_code == 404
+
+
+@pytest.mark.django_db
+def test_next_link_must_point_at_graph(client, entra_emulator, entra_sign_in):
+    entra_sign_in(client, ADELE)
+    response = client.get("/people/", {"next": "https://evil.example/steal"})
+    assert response.status_code == 400
+    assert entra_emulator.requests("graph") == []
