@@ -10,11 +10,12 @@ import logging
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
+from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .app_settings import app_settings
-from .exceptions import ClaimsRejected
+from .exceptions import ClaimsRejected, GraphRequestError
 from .models import MicrosoftAccount
 from .signals import graph_user_authenticated
 
@@ -34,7 +35,11 @@ class GraphAuthBackend(ModelBackend):
         claims = dict(id_token_claims)
         if not self.verify_claims(claims):
             raise ClaimsRejected(f"claims rejected for {self.describe_user_by_claims(claims)}")
-        claims["groups"] = self.get_groups(claims, graph)
+        groups = self.get_groups(claims, graph)
+        if groups is None:                       # overage and Graph could not tell: unknown
+            claims.pop("groups", None)
+        else:
+            claims["groups"] = groups
         user = self.get_or_create_user(claims)
         if user is None or not self.user_can_authenticate(user):
             return None
@@ -43,9 +48,13 @@ class GraphAuthBackend(ModelBackend):
 
     # -- hooks ------------------------------------------------------------------------------------
     def verify_claims(self, claims: dict) -> bool:
-        """Return whether this identity may sign in at all (default: yes; tenants are checked
-        against ALLOWED_TENANTS when the ID token is validated)."""
-        return True
+        """Return whether this identity may sign in at all: it has a tenant and an object id,
+        and its tenant is in ALLOWED_TENANTS when that is set (the ID-token validation checks
+        that too; this keeps the backend safe when called with claims from elsewhere)."""
+        if not claims.get("tid") or not claims.get("oid"):
+            return False
+        allowed = app_settings.ALLOWED_TENANTS
+        return not allowed or claims["tid"] in allowed
 
     def describe_user_by_claims(self, claims: dict) -> str:
         """Describe the identity for log lines (no personal data beyond ids)."""
@@ -60,12 +69,27 @@ class GraphAuthBackend(ModelBackend):
         return get_user_model().objects.filter(
             microsoft_accounts__tenant_id=claims["tid"], microsoft_accounts__object_id=claims["oid"])
 
-    def get_groups(self, claims: dict, graph=None) -> list[str]:
-        """Return the user's group ids: the ``groups`` claim, or Graph when it overflowed."""
-        if "groups" in (claims.get("_claim_names") or {}) and graph is not None:
+    def get_groups(self, claims: dict, graph=None) -> list[str] | None:
+        """Return the user's group ids: the ``groups`` claim, or Graph's ``/me/memberOf`` (every
+        page) when the claim overflowed (``_claim_names``, or ``hasgroups`` in implicit-flow
+        tokens: more than 200 groups).
+
+        None means "unknown" (overage with no Graph client, or Graph failed): group-derived
+        memberships and flags are then left as they are instead of being taken away.
+        """
+        if not _overflowed(claims):
+            return list(claims.get("groups") or [])
+        if graph is None:
+            logger.warning("groups overage for %s and no Graph client: groups left unchanged",
+                           self.describe_user_by_claims(claims))
+            return None
+        try:
             return [g["id"] for g in graph.iterate("/me/memberOf", params={"$select": "id"})
                     if g.get("@odata.type", "#microsoft.graph.group") == "#microsoft.graph.group"]
-        return list(claims.get("groups") or [])
+        except GraphRequestError as exc:
+            logger.warning("groups overage for %s: reading /me/memberOf failed (%s); groups left "
+                           "unchanged", self.describe_user_by_claims(claims), exc)
+            return None
 
     def create_user(self, claims: dict):
         """Create a user for a first sign-in (when CREATE_USERS allows it)."""
@@ -77,48 +101,75 @@ class GraphAuthBackend(ModelBackend):
         return user
 
     def update_user(self, user, claims: dict):
-        """Refresh the user's fields, groups and flags from the claims on every sign-in."""
+        """Refresh the user's fields and flags from the claims on every sign-in (groups: sync_groups)."""
         if self.apply_claims(user, claims):
             user.save()
         return user
 
     # -- the pipeline ---------------------------------------------------------------------------
-    def get_or_create_user(self, claims: dict):
+    def get_or_create_user(self, claims: dict, *, _retry: bool = True):
+        """The orchestrator: find the linked user (or create one), update it, link it, sync groups."""
         users = list(self.filter_users_by_claims(claims)[:2])
         if len(users) > 1:
             raise ClaimsRejected(f"several users are linked to {self.describe_user_by_claims(claims)}")
         if users:
+            self._link(users[0], claims)
             user = self.update_user(users[0], claims)
         elif app_settings.CREATE_USERS:
             try:
                 with transaction.atomic():
                     user = self.create_user(claims)
-                    MicrosoftAccount.objects.create(user=user, tenant_id=claims["tid"],
-                                                    object_id=claims["oid"])
-            except IntegrityError:        # a concurrent first sign-in of the same identity won
-                return self.get_or_create_user(claims)
+                    MicrosoftAccount.objects.create(user=user, **self._account_values(claims))
+            except IntegrityError:
+                if _retry:                # a concurrent first sign-in of the same identity won
+                    return self.get_or_create_user(claims, _retry=False)
+                # Not a race: e.g. a local user already has this username. Never take it over.
+                raise ClaimsRejected(f"cannot create a user for {self.describe_user_by_claims(claims)}: "
+                                     "its username is taken by a user not linked to it") from None
         else:
             logger.info("no user linked to %s and CREATE_USERS is off", self.describe_user_by_claims(claims))
             return None
-        MicrosoftAccount.objects.filter(tenant_id=claims["tid"], object_id=claims["oid"]).update(
-            username=claims.get("preferred_username", "")[:255], last_login_at=timezone.now())
         self.sync_groups(user, claims)
         return user
 
+    def _account_values(self, claims: dict) -> dict:
+        return {"tenant_id": claims["tid"], "object_id": claims["oid"], "last_login_at": timezone.now(),
+                "username": (claims.get("preferred_username") or "")[:255]}
+
+    def _link(self, user, claims: dict) -> None:
+        """Record the sign-in on the (tid, oid) link, creating it when a subclass's filter matched
+        a user not linked yet; an identity linked to another user is refused."""
+        values = self._account_values(claims)
+        tid, oid = values.pop("tenant_id"), values.pop("object_id")
+        account, created = MicrosoftAccount.objects.get_or_create(
+            tenant_id=tid, object_id=oid, defaults={"user": user, **values})
+        if account.user_id != user.pk:
+            raise ClaimsRejected(f"{self.describe_user_by_claims(claims)} is linked to another user")
+        if not created:
+            MicrosoftAccount.objects.filter(pk=account.pk).update(**values)
+
     def apply_claims(self, user, claims: dict) -> bool:
-        """Copy mapped claims onto the user (CLAIM_MAPPING); return whether anything changed."""
+        """Copy mapped claims onto the user (CLAIM_MAPPING) and set is_staff / is_superuser from
+        STAFF_* / SUPERUSER_* (only when configured); return whether anything changed."""
         values = mapped_values(claims, app_settings.CLAIM_MAPPING)
-        groups, roles = set(claims.get("groups") or []), set(claims.get("roles") or [])
-        values["is_staff"] = bool(groups & set(app_settings.STAFF_GROUPS) or roles & set(app_settings.STAFF_ROLES))
-        values["is_superuser"] = bool(groups & set(app_settings.SUPERUSER_GROUPS)
-                                      or roles & set(app_settings.SUPERUSER_ROLES))
-        if not (app_settings.STAFF_GROUPS or app_settings.STAFF_ROLES):
-            values.pop("is_staff")        # flags are managed only when configured
-        if not (app_settings.SUPERUSER_GROUPS or app_settings.SUPERUSER_ROLES):
-            values.pop("is_superuser")
+        groups, roles = _groups(claims), set(claims.get("roles") or [])
+        for flag, by_group, by_role in (("is_staff", app_settings.STAFF_GROUPS, app_settings.STAFF_ROLES),
+                                        ("is_superuser", app_settings.SUPERUSER_GROUPS,
+                                         app_settings.SUPERUSER_ROLES)):
+            if not (by_group or by_role):
+                continue                  # flags are managed only when configured
+            granted = bool(roles & set(by_role)) or bool(groups and groups & set(by_group))
+            if groups is None and by_group and not granted:
+                continue                  # groups unknown (overage): can't tell, keep the flag
+            values[flag] = granted
         changed = False
         for field, value in values.items():
-            if hasattr(user, field) and getattr(user, field) != value:
+            if not hasattr(user, field):
+                continue
+            max_length = _max_length(user, field)
+            if max_length and isinstance(value, str):
+                value = value[:max_length]
+            if getattr(user, field) != value:
                 setattr(user, field, value)
                 changed = True
         return changed
@@ -129,14 +180,37 @@ class GraphAuthBackend(ModelBackend):
         group_map, role_map = app_settings.GROUP_MAP, app_settings.ROLE_MAP
         if not (group_map or role_map):
             return
-        wanted = {group_map[g] for g in claims.get("groups") or [] if g in group_map}
-        wanted |= {role_map[r] for r in claims.get("roles") or [] if r in role_map}
+        groups = _groups(claims)
+        wanted = {role_map[r] for r in claims.get("roles") or [] if r in role_map}
         managed = set(group_map.values()) | set(role_map.values())
-        current = set(user.groups.filter(name__in=managed).values_list("name", flat=True))
+        if groups is None:                # groups unknown (overage): leave group-mapped ones alone
+            managed -= set(group_map.values())
+        else:
+            wanted |= {group_map[g] for g in groups if g in group_map}
+        current = set(user.groups.filter(name__in=managed | wanted).values_list("name", flat=True))
         if wanted - current:
             user.groups.add(*[Group.objects.get_or_create(name=n)[0] for n in sorted(wanted - current)])
-        if current - wanted:
-            user.groups.remove(*Group.objects.filter(name__in=current - wanted))
+        if (current & managed) - wanted:
+            user.groups.remove(*Group.objects.filter(name__in=(current & managed) - wanted))
+
+
+def _overflowed(claims: dict) -> bool:
+    """Whether the token names too many groups to list them (the "groups overage" claim)."""
+    return "groups" in (claims.get("_claim_names") or {}) or claims.get("hasgroups") in (True, "true")
+
+
+def _groups(claims: dict) -> set[str] | None:
+    """The user's group ids, or None when the groups claim overflowed and Graph could not tell."""
+    if "groups" not in claims and _overflowed(claims):
+        return None
+    return set(claims.get("groups") or [])
+
+
+def _max_length(user, field: str) -> int | None:
+    try:
+        return getattr(user._meta.get_field(field), "max_length", None)
+    except FieldDoesNotExist:             # a plain attribute or property: no limit to apply
+        return None
 
 
 def mapped_values(claims: dict, mapping: dict) -> dict:
@@ -152,5 +226,5 @@ def mapped_values(claims: dict, mapping: dict) -> dict:
             first, _, last = claims["name"].partition(" ")
             value = first if field == "first_name" else last
         if value is not None:
-            values[field] = value[:150] if isinstance(value, str) else value
+            values[field] = value
     return values

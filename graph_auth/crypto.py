@@ -16,13 +16,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 from .app_settings import app_settings
+from .exceptions import GraphAuthConfigError
 
 logger = logging.getLogger(__name__)
 
 
 def _derive(secret: str) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"graph_auth", info=b"token-cache-v1")
-    return base64.urlsafe_b64encode(hkdf.derive(secret.encode()))
+    return base64.urlsafe_b64encode(hkdf.derive(secret if isinstance(secret, bytes) else secret.encode()))
 
 
 def _keys() -> tuple[bytes, ...]:
@@ -35,7 +36,12 @@ def _keys() -> tuple[bytes, ...]:
 
 @functools.lru_cache(maxsize=8)
 def _fernet(keys: tuple[bytes, ...]) -> MultiFernet:
-    return MultiFernet([Fernet(k) for k in keys])
+    try:
+        return MultiFernet([Fernet(k) for k in keys])
+    except (ValueError, TypeError) as exc:   # not 32 url-safe base64-encoded bytes
+        raise GraphAuthConfigError(
+            "GRAPH_AUTH['CACHE_ENCRYPTION_KEYS'] must be a list of Fernet keys, newest first; make "
+            "one with graph_auth.crypto.generate_key().") from exc
 
 
 def encrypt(plaintext: str) -> str:
@@ -48,7 +54,7 @@ def decrypt(token: str) -> str | None:
         return None
     try:
         return _fernet(_keys()).decrypt(token.encode("ascii")).decode()
-    except InvalidToken:
+    except (InvalidToken, UnicodeError):      # another key, or not a Fernet token at all
         logger.warning("a token cache could not be decrypted with the current keys; ignoring it")
         return None
 
