@@ -29,10 +29,20 @@ class GraphAuthBackend(ModelBackend):
     overflowed (more than 200 groups) to read the user's groups from Graph.
     """
 
+    REJECTION_ATTR = "graph_auth_rejection"     # set on the request when claims are rejected
+
     def authenticate(self, request, id_token_claims: dict | None = None, graph=None, **kwargs):
         if not id_token_claims:
             return None                          # not ours: the next backend gets a turn
-        claims = dict(id_token_claims)
+        try:
+            return self._authenticate(request, dict(id_token_claims), graph)
+        except ClaimsRejected as exc:
+            # Django's authenticate() turns PermissionDenied into None; leave the reason for the view.
+            if request is not None:
+                setattr(request, self.REJECTION_ATTR, str(exc))
+            raise
+
+    def _authenticate(self, request, claims: dict, graph):
         if not self.verify_claims(claims):
             raise ClaimsRejected(f"claims rejected for {self.describe_user_by_claims(claims)}")
         groups = self.get_groups(claims, graph)

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import id_tokens, msal_client, session as keys
 from .app_settings import app_settings
+from .backends import GraphAuthBackend
 from .exceptions import (AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken,
                          TokenError)
 from .graph import GraphClient
@@ -121,8 +122,11 @@ class CallbackView(View):
             return login_failed(request, "token_error", str(exc), next_url)
         except InvalidIdToken as exc:
             return login_failed(request, "invalid_id_token", str(exc), next_url)
-        except ClaimsRejected as exc:
+        except ClaimsRejected as exc:          # a backend called outside django.contrib.auth
             return login_failed(request, "rejected", str(exc), next_url)
+        rejection = getattr(request, GraphAuthBackend.REJECTION_ATTR, None)
+        if user is None and rejection:
+            return login_failed(request, "rejected", rejection, next_url)
         if user is None:
             return login_failed(request, "no_user", f"oid={claims.get('oid')}", next_url)
         login(request, user)

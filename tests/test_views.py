@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
 from graph_auth import crypto, session as keys
+from graph_auth.backends import GraphAuthBackend
 from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
 from graph_auth.models import MicrosoftAccount, TokenCache
 
@@ -161,3 +162,17 @@ def test_logout_ends_everything_and_signs_out_at_entra(client, entra_emulator, e
     # The emulator's end-session page accepts it and comes back to the site.
     back = client.get(location)
     assert back.status_code == 302 and back["Location"] == "http://testserver/"
+
+
+class ContosoOnlyBackend(GraphAuthBackend):
+    """A backend subclass that refuses every tenant but Contoso (referenced by dotted path)."""
+
+    def verify_claims(self, claims):
+        return super().verify_claims(claims) and claims["tid"] == CONTOSO_ID
+
+
+def test_identity_refused_by_a_backend_hook_gets_the_rejected_page(client, entra_emulator, entra_sign_in):
+    with override_settings(AUTHENTICATION_BACKENDS=["tests.test_views.ContosoOnlyBackend"]):
+        response = entra_sign_in(client, FABRICE)
+    assert response.status_code == 403 and failure_reason(response) == "rejected"
+    assert "_auth_user_id" not in client.session
