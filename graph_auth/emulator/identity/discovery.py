@@ -51,9 +51,12 @@ def openid_configuration(em, request) -> Response:
 
 def instance_discovery(em, request) -> Response:
     endpoint = request.query.get("authorization_endpoint", "")
-    parts = urlsplit(endpoint)
-    host = (parts.hostname or "").lower()
-    if host not in ALIASES:
+    try:
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+    except ValueError:          # e.g. "https://[bad": not a URL at all
+        parts, host = None, ""
+    if host not in ALIASES or parts.scheme != "https":
         raise OAuthError("invalid_instance", 50049,
                          "Unknown or invalid instance.", status=400)
     segment = next((s for s in parts.path.split("/") if s), "common")
@@ -79,6 +82,6 @@ def userrealm(em, request) -> Response:
     if tenant is None:
         return Response.json({"ver": "1.0", "account_type": "Unknown",
                               "cloud_instance_name": "microsoftonline.com"})
-    return Response.json({"ver": "1.0", "account_type": "Managed", "domain_name": tenant.domain,
+    return Response.json({"ver": "1.0", "account_type": "Managed", "domain_name": domain.lower(),
                           "cloud_instance_name": "microsoftonline.com",
                           "cloud_audience_urn": "urn:federation:MicrosoftOnline"})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 
 from .. import tokens
@@ -12,9 +13,16 @@ from ..scopes import parse_scopes
 from . import issue, tenants
 
 
+# What Entra sends with a conditional-access failure: a claims challenge naming the policy (a JSON
+# string) that the app passes to the next interactive request (msal's claims_challenge).
+MFA_POLICY_ID = "e8c5a2f1-6b3d-4c9e-8a7f-2d1b0c9e8f7a"
+MFA_CLAIMS_CHALLENGE = json.dumps({"access_token": {"capolids": {
+    "essential": True, "values": [MFA_POLICY_ID]}}}, separators=(",", ":"))
+
+
 def _required(form: dict, name: str) -> str:
     value = form.get(name)
-    if not value:
+    if not value or not value.strip():
         raise OAuthError("invalid_request", 900144,
                          f"The request body must contain the following parameter: '{name}'.")
     return value
@@ -37,11 +45,11 @@ def _pkce_ok(code, verifier: str | None) -> bool:
     if not verifier:
         return False
     if (code.code_challenge_method or "plain").upper() == "S256":
-        digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
-        computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        digest = hashlib.sha256(verifier.encode("utf-8")).digest()
+        computed = base64.urlsafe_b64encode(digest).rstrip(b"=")
     else:
-        computed = verifier
-    return secrets.compare_digest(computed, code.code_challenge)
+        computed = verifier.encode("utf-8")
+    return secrets.compare_digest(computed, code.code_challenge.encode("utf-8"))
 
 
 def authorization_code(em, request, form, *, app, segment, tenant, client_auth):
@@ -52,6 +60,10 @@ def authorization_code(em, request, form, *, app, segment, tenant, client_auth):
         raise OAuthError("invalid_grant", 9002313,
                          "Invalid request. Request is malformed or invalid. The provided value for "
                          "the 'code' parameter is not valid.")
+    if tenant is not None and tenant.id != code.tenant_id:
+        raise OAuthError("invalid_grant", 700005,
+                         "Provided Authorization Code is intended to use against other tenant, "
+                         "thus rejected.")
     if code.redeemed:
         raise OAuthError("invalid_grant", 54005,
                          "OAuth2 Authorization code was already redeemed, please retry with a new "
@@ -99,7 +111,7 @@ def refresh_token(em, request, form, *, app, segment, tenant, client_auth):
     if grant.client_id != app.client_id:
         raise OAuthError("invalid_grant", 70000,
                          "The refresh token was issued to a different client.",
-                         suberror="client_mismatch")
+                         suberror="client_mismatch", error_additional_info=["client_mismatch"])
     user = check_user_active(em.directory.user(grant.user_id))
     if grant.revoked or grant.issued_at < user.sessions_valid_from:
         raise OAuthError(
@@ -160,19 +172,23 @@ def client_credentials(em, request, form, *, app, segment, tenant, client_auth):
     token, expires_in = tokens.access_token(em, client=app, resource=resource, tenant_id=tenant.id,
                                             roles=roles, prefixed=scope_request.prefixed,
                                             client_auth=client_auth)
-    return {"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in,
+    body = {"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in,
             "access_token": token}
+    if em.settings.refresh_in:
+        body["refresh_in"] = em.settings.refresh_in
+    return body
 
 
 def password(em, request, form, *, app, segment, tenant, client_auth):
     username = _required(form, "username")
+    given = _required(form, "password")
     user = em.directory.user_by_name(username)
     if user is None or not tenants.user_allowed(segment, tenant, user):
         raise OAuthError("invalid_grant", 50034,
                          f"The user account {{EmailHidden}} does not exist in the {segment} "
                          "directory. To sign into this application, the account must be added to "
                          "the directory.")
-    if not secrets.compare_digest(form.get("password", ""), user.password):
+    if not secrets.compare_digest(given.encode(), user.password.encode()):
         raise OAuthError("invalid_grant", 50126,
                          "Error validating credentials due to invalid username or password.")
     check_user_active(user)
@@ -180,7 +196,8 @@ def password(em, request, form, *, app, segment, tenant, client_auth):
         raise OAuthError("invalid_grant", 50076,
                          "Due to a configuration change made by your administrator, or because you "
                          "moved to a new location, you must use multi-factor authentication to "
-                         f"access '{app.client_id}'.", suberror="basic_action")
+                         f"access '{app.client_id}'.", suberror="basic_action",
+                         claims=MFA_CLAIMS_CHALLENGE)
     scope_request = _scopes(em, form, segment)
     issue.require_consent(em, user, app, scope_request)
     sid = _new_session(em, user)

@@ -26,8 +26,12 @@ def parse_claims(raw: str | None) -> dict:
 
 
 def wants_cp1(claims: dict) -> bool:
-    values = ((claims.get("access_token") or {}).get("xms_cc") or {}).get("values") or []
-    return "cp1" in values
+    """Whether the claims request declares the client capability "cp1" (CAE). Any other shape of
+    the (client-controlled) JSON is ignored, as Entra ignores claims it does not understand."""
+    access = claims.get("access_token") if isinstance(claims, dict) else None
+    xms_cc = access.get("xms_cc") if isinstance(access, dict) else None
+    values = xms_cc.get("values") if isinstance(xms_cc, dict) else None
+    return isinstance(values, list) and "cp1" in values
 
 
 def static_permissions(em, app: AppRegistration, resource: Resource) -> set[str]:
@@ -60,7 +64,18 @@ def missing_consent(em, user: User, app: AppRegistration, request: ScopeRequest)
 
 
 def require_consent(em, user: User, app: AppRegistration, request: ScopeRequest) -> None:
-    missing = missing_consent(em, user, app, request)
+    """Refuse a non-interactive grant for permissions the user (or an admin) never consented to.
+
+    ``<resource>/.default`` asks for "whatever has been consented": it fails only when nothing
+    has been consented for the resource (the consent prompt would list the static permissions).
+    """
+    if request.default:
+        granted = consented(em, user, app, request.resource)
+        missing = sorted(set(request.scopes) - granted)
+        if not granted and not missing:
+            missing = sorted(static_permissions(em, app, request.resource))
+    else:
+        missing = missing_consent(em, user, app, request)
     if missing:
         raise OAuthError(
             "invalid_grant", 65001,
@@ -72,7 +87,10 @@ def require_consent(em, user: User, app: AppRegistration, request: ScopeRequest)
 
 def echo_scope(em, user: User, app: AppRegistration, request: ScopeRequest) -> tuple[list[str], str]:
     """Return (permissions in the access token, the ``scope`` string Entra echoes)."""
-    granted = sorted(requested(em, app, request) | consented(em, user, app, request.resource))
+    # Entra puts every consented permission of the resource in the token; /.default adds nothing
+    # beyond that (its static list only shapes the consent prompt).
+    asked = set(request.scopes) if request.default else requested(em, app, request)
+    granted = sorted(asked | consented(em, user, app, request.resource))
     echoed = [request.resource.echo(s) for s in granted]
     if "openid" in request.oidc:
         echoed += ["openid", *(["profile"] if "profile" in request.oidc else []), "email"]

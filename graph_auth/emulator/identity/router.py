@@ -1,6 +1,7 @@
 """Map an identity-platform request to (endpoint name, handler)."""
 from __future__ import annotations
 
+from ..errors import OAuthError
 from ..wsgi_io import Response
 from . import authorize, device, discovery, logout, token
 
@@ -10,9 +11,12 @@ def _not_found(em, request) -> Response:
                           "error_description": f"The emulator has no endpoint at {request.path}."}, 404)
 
 
-def _method_not_allowed(em, request) -> Response:
-    return Response.json({"error": "invalid_request",
-                          "error_description": f"{request.method} is not supported here."}, 405)
+def _method_not_allowed(methods):
+    def handler(em, request) -> Response:
+        raise OAuthError("invalid_request", 900561,
+                         f"The endpoint only accepts {', '.join(methods)} requests. "
+                         f"Received a {request.method} request.", status=405)
+    return handler
 
 
 _OAUTH2 = {
@@ -43,4 +47,4 @@ def route(request):
     if found is None:
         return "not-found", _not_found
     name, handler, methods = found
-    return (name, handler) if request.method in methods else (name, _method_not_allowed)
+    return (name, handler) if request.method in methods else (name, _method_not_allowed(methods))

@@ -147,7 +147,9 @@ def check_assertion(em, request, app, segment: str) -> None:
     except jwt.PyJWTError:
         raise _malformed()
     accepted = {em.login_url(f"/{t}/oauth2/v2.0/token") for t in (segment, request.segments[0])}
-    if claims.get("aud") not in accepted:
+    audiences = claims.get("aud")
+    audiences = audiences if isinstance(audiences, list) else [audiences]
+    if not any(isinstance(a, str) and a in accepted for a in audiences):
         raise OAuthError("invalid_client", 700212,
                          f"The audience '{claims.get('aud')}' of the client assertion is not the "
                          f"token endpoint; expected one of: {', '.join(sorted(accepted))}.")
@@ -156,7 +158,9 @@ def check_assertion(em, request, app, segment: str) -> None:
                          "Client assertion application identifier doesn't match 'client_id' parameter.")
     try:
         exp = float(claims.get("exp", 0))
-    except (TypeError, ValueError):
+        nbf = float(claims.get("nbf", 0))
+    except (TypeError, ValueError, OverflowError):
         raise _malformed()
-    if exp <= em.clock.now():
+    now = em.clock.now()
+    if exp <= now or nbf > now + 300:          # Entra allows five minutes of clock skew
         raise OAuthError("invalid_client", 700024, "Client assertion is not within its valid time range.")
