@@ -167,8 +167,11 @@ class Emulator:
             return Response(fault.body, fault.status, list(headers.items()))
         if endpoint.startswith("graph"):
             code = _GRAPH_CODES.get(fault.status, "generalException")
+            request_id = _uuid()
+            client_request_id = request.headers.get("client-request-id") or request_id
             body = graph_error_body(code, _GRAPH_MESSAGES.get(code, "An error occurred."),
-                                    self.clock.now(), _uuid(), request.headers.get("client-request-id"))
+                                    self.clock.now(), request_id, client_request_id)
+            headers = {"request-id": request_id, "client-request-id": client_request_id, **headers}
             return Response.json(body, fault.status, headers)
         error, code, text = _IDENTITY_FAULTS.get(fault.status, _IDENTITY_FAULTS[500])
         err = OAuthError(error, code, text, status=fault.status)

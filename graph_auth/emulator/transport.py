@@ -10,7 +10,7 @@ import http.client
 import io
 import sys
 import types
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
@@ -60,7 +60,9 @@ class EmulatorAdapter(BaseAdapter):
         elif not isinstance(body, bytes):           # a generator / file body
             body = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
         environ = {
-            "REQUEST_METHOD": request.method, "SCRIPT_NAME": "", "PATH_INFO": parts.path or "/",
+            # Decoded as a WSGI server does (wsgiref: unquote as latin-1): /users/a%40b is /users/a@b.
+            "REQUEST_METHOD": request.method, "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(parts.path or "/", "iso-8859-1"),
             "QUERY_STRING": parts.query, "SERVER_NAME": parts.hostname,
             "SERVER_PORT": str(parts.port or (443 if parts.scheme == "https" else 80)),
             "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_LENGTH": str(len(body)),

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import base64
-import json
-from urllib.parse import parse_qs, urlsplit
+import uuid
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..core import _GRAPH_CODES, _GRAPH_MESSAGES
 from ..errors import GraphError, graph_error_body
-from .odata import Result, bad_request
+from .odata import JSON_TYPE, Result, bad_request
 
 MAX_REQUESTS = 20
 
@@ -35,12 +36,18 @@ def _validate(payload) -> list[dict]:
             raise bad_request(f"Request '{item['id']}' needs a 'method' and a relative 'url'.")
         if item["url"].lower().startswith(("http://", "https://")):
             raise bad_request(f"Request '{item['id']}': the url must be relative to the version root.")
+        if not isinstance(item.get("headers", {}), dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in (item.get("headers") or {}).items()):
+            raise bad_request(f"Request '{item['id']}': 'headers' must be an object of strings.")
+        deps = item.get("dependsOn", [])
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            raise bad_request(f"Request '{item['id']}': 'dependsOn' must be an array of request ids.")
         if item["id"].lower() in seen:
             raise bad_request(f"Batch request contains duplicate Id '{item['id']}'.")
         seen.add(item["id"].lower())
     for item in items:
         for dep in item.get("dependsOn") or []:
-            if str(dep).lower() not in seen:
+            if dep.lower() not in seen:
                 raise bad_request(f"Request '{item['id']}' depends on unknown request '{dep}'.")
     return items
 
@@ -58,7 +65,7 @@ def _order(items: list[dict]) -> list[dict]:
             raise bad_request("The dependsOn references form a cycle.")
         state[key] = "active"
         for dep in item.get("dependsOn") or []:
-            visit(by_id[str(dep).lower()])
+            visit(by_id[dep.lower()])
         state[key] = "done"
         ordered.append(item)
 
@@ -68,30 +75,30 @@ def _order(items: list[dict]) -> list[dict]:
 
 
 def run(em, ctx, request) -> Result:
-    from .router import execute, throttled
     try:
         payload = request.json()
     except (ValueError, UnicodeDecodeError):
         raise bad_request("Unable to read JSON request payload. Please ensure Content-Type header "
-                          "is set and payload is of valid JSON format.")
+                          "is set and payload is of valid JSON format.") from None
     items = _order(_validate(payload))
     version = request.segments[0]
     statuses, responses = {}, []
     for item in items:
-        deps = [str(d).lower() for d in item.get("dependsOn") or []]
-        if any(statuses.get(d, 500) >= 400 for d in deps):
+        deps = [d.lower() for d in item.get("dependsOn") or []]
+        if any(statuses[d] >= 400 for d in deps):
             status, headers, body = 424, {"Content-Type": "application/json"}, _error(
                 em, "FailedDependency", "The request's dependency failed.")
         else:
-            status, headers, body = _execute_one(em, ctx, version, item, execute, throttled)
+            status, headers, body = _execute_one(em, ctx, version, item)
         statuses[item["id"].lower()] = status
         responses.append({"id": item["id"], "status": status, "headers": headers, "body": body})
     return Result(200, {"responses": responses})
 
 
-def _execute_one(em, ctx, version, item, execute, throttled):
+def _execute_one(em, ctx, version, item):
+    from .router import execute, throttled
     parts = urlsplit("/" + item["url"].lstrip("/"))
-    segments = [s for s in parts.path.split("/") if s]
+    segments = [unquote(s) for s in parts.path.split("/") if s]
     if segments[:1] and segments[0] in ("v1.0", "beta"):
         segments = segments[1:]
     query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -99,26 +106,56 @@ def _execute_one(em, ctx, version, item, execute, throttled):
     body = item.get("body")
     headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
     path = "/" + "/".join([version, *segments])
-    fault = em._take_fault("graph", _SubRequest(method, path, query, body))
+    sub_request = _SubRequest(method, path, query, body)
+    sub_request.headers = headers
+    fault = _take_fault(em, sub_request)
     try:
+        if fault is not None:
+            if fault.json is not None:
+                return fault.status, {"Content-Type": "application/json", **fault.headers}, fault.json
+            code = _GRAPH_CODES.get(fault.status, "generalException")
+            raise GraphError(fault.status, code, _GRAPH_MESSAGES.get(code, "An error occurred."),
+                             dict(fault.headers))
         if body is not None and "content-type" not in headers:
             raise bad_request("Content-Type header is required when a body is present.")
-        if fault is not None and fault.status is not None:
-            raise GraphError(fault.status, "TooManyRequests" if fault.status == 429 else "generalException",
-                             "Forced by the emulator.", dict(fault.headers))
         error = throttled(em, ctx)
         if error:
             raise error
-        result = execute(em, ctx, method, version, segments, query, body, headers)
+        result = execute(em, ctx, method, version, segments, query, _decode_body(body, headers),
+                         headers)
     except GraphError as exc:
-        return exc.status, {"Content-Type": "application/json", **exc.headers}, _error(em, exc.code, exc.message)
+        headers = {"Content-Type": "application/json", **exc.headers}
+        return exc.status, headers, _error(em, exc.code, exc.message)
     out_headers = {k: v for k, v in result.headers.items()}
     if isinstance(result.body, bytes):
+        out_headers.setdefault("Content-Type", "application/octet-stream")
         return result.status, out_headers, base64.b64encode(result.body).decode()
-    out_headers.setdefault("Content-Type", "application/json")
+    out_headers.setdefault("Content-Type", JSON_TYPE)
     return result.status, out_headers, result.body
 
 
+def _take_fault(em, sub_request):
+    """A forced answer for a sub-request (``fail_next("graph:/v1.0/me", 429)``). Delays are not
+    applied inside a batch (delay-only faults are left for top-level requests)."""
+    for fault in em.faults:
+        if fault.status is not None and fault.matches("graph", sub_request):
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    em.faults.remove(fault)
+            return fault
+    return None
+
+
+def _decode_body(body, headers: dict):
+    """A sub-request's body: JSON as is; a string under a non-JSON content type is base64."""
+    if isinstance(body, str) and "json" not in headers.get("content-type", "").lower():
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:
+            raise bad_request("The body of a non-JSON request must be base64-encoded.") from None
+    return body
+
+
 def _error(em, code: str, message: str) -> dict:
-    import uuid
     return graph_error_body(code, message, em.clock.now(), str(uuid.uuid4()))

@@ -45,7 +45,8 @@ def list_messages(em, ctx, user: User, *, query, path, **_) -> Result:
     if ctx.user is not None and ctx.user.id != user.id:
         require(ctx, set(), MAIL_APP)          # delegated access to another mailbox: denied
     require(ctx, MAIL_READ, MAIL_APP)
-    items = [select(m, query, MESSAGE_FIELDS, "message")[0]
+    select({}, query, MESSAGE_FIELDS, "message")        # unknown names: 400 even when empty
+    items = [select(m, query, MESSAGE_FIELDS, "message", keep=("id",))[0]
              for m in messages_for(user, em.clock.now())]
     return page(items, query, path, default=10, maximum=1000, context=f"users('{user.id}')/messages",
                 skip_style=True)

@@ -40,7 +40,7 @@ def route(request):
     return "graph", handle
 
 
-def _unauthorized(message: str, extra: str = "") -> GraphError:
+def unauthorized(message: str, extra: str = "") -> GraphError:
     return GraphError(401, "InvalidAuthenticationToken", message,
                       {"WWW-Authenticate": WWW_AUTHENTICATE + extra})
 
@@ -48,12 +48,13 @@ def _unauthorized(message: str, extra: str = "") -> GraphError:
 def authenticate(em, request) -> Context:
     token = request.bearer()
     if not token:
-        raise _unauthorized("Access token is empty.")
+        raise unauthorized("Access token is empty.")
     try:
         claims = tokens.decode(em, token, AUDIENCES)
     except tokens.TokenInvalid as exc:
-        raise _unauthorized({
-            "malformed": "IDX14100: JWT is not well formed, there are no dots (.).",
+        raise unauthorized({
+            "malformed": ("IDX14100: JWT is not well formed, there are no dots (.)." if "." not in token
+                          else "IDX14102: Unable to decode the header as Base64Url encoded string."),
             "audience": "Access token validation failure. Invalid audience.",
             "expired": "Lifetime validation failed, the token is expired.",
             "not_yet_valid": "Lifetime validation failed, the token is not yet valid.",
@@ -62,21 +63,25 @@ def authenticate(em, request) -> Context:
     if claims.get("idtyp") != "app":
         user = em.directory.user(claims.get("oid"))
         if user is None:
-            raise _unauthorized("Access token validation failure: unknown user.")
+            raise unauthorized("Access token validation failure: unknown user.")
         if "cp1" in (claims.get("xms_cc") or []) and (
                 em.issued_at(claims) < user.sessions_valid_from or not user.enabled):
-            raise _cae_challenge(user)
+            raise _cae_challenge(em, user)
     return Context(claims, claims.get("tid", ""), user, set((claims.get("scp") or "").split()),
                    set(claims.get("roles") or []))
 
 
-def _cae_challenge(user: User) -> GraphError:
+def _cae_challenge(em, user: User) -> GraphError:
+    if user.enabled:
+        code, not_before = "TokenIssuedBeforeRevocationTimestamp", user.sessions_valid_from
+    else:   # a token issued from now on would do: sign-in then fails because the user is disabled
+        code, not_before = "UserDisabled", max(user.sessions_valid_from, em.clock.now())
     text = ("Continuous access evaluation resulted in challenge with result: InteractionRequired "
-            "and code: TokenIssuedBeforeRevocationTimestamp")
-    value = {"access_token": {"nbf": {"essential": True, "value": str(int(user.sessions_valid_from))}}}
+            f"and code: {code}")
+    value = {"access_token": {"nbf": {"essential": True, "value": str(int(not_before))}}}
     claims = base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
-    return _unauthorized(text, f', error_description="{text}", error="insufficient_claims", '
-                               f'claims="{claims}"')
+    return unauthorized(text, f', error_description="{text}", error="insufficient_claims", '
+                              f'claims="{claims}"')
 
 
 def throttled(em, ctx: Context) -> GraphError | None:
@@ -89,22 +94,35 @@ def throttled(em, ctx: Context) -> GraphError | None:
 
 
 def handle(em, request) -> Response:
-    segments = [s for s in request.segments]
+    request_id = str(uuid.uuid4())
+    client_request_id = request.headers.get("client-request-id") or request_id
+    try:
+        result = _handle(em, request)
+    except GraphError as exc:
+        return error_response(em, exc, request_id, client_request_id)
+    return _response(result, request_id, client_request_id)
+
+
+def _handle(em, request) -> Result:
+    segments = list(request.segments)
     if [s.lower() for s in segments] == ["oidc", "userinfo"]:
-        ctx = authenticate(em, request)
-        return _response(request, users.userinfo(em, ctx))
+        if request.method not in ("GET", "POST"):
+            raise GraphError(405, "Request_BadRequest",
+                             f"The method {request.method} is not allowed on this resource.")
+        return users.userinfo(em, authenticate(em, request))
     if not segments or segments[0] not in ("v1.0", "beta"):
         raise GraphError(400, "BadRequest", "Invalid version: the URL must start with /v1.0 or /beta.")
     ctx = authenticate(em, request)
     rest = segments[1:]
-    if [s.lower() for s in rest] == ["$batch"] and request.method == "POST":
-        return _response(request, batch.run(em, ctx, request))
+    if [s.lower() for s in rest] == ["$batch"]:
+        if request.method != "POST":
+            raise _method_not_allowed(request.method)
+        return batch.run(em, ctx, request)
     error = throttled(em, ctx)
     if error:
         raise error
-    result = execute(em, ctx, request.method, segments[0], rest, request.query, request.body,
-                     request.headers)
-    return _response(request, result)
+    return execute(em, ctx, request.method, segments[0], rest, request.query, request.body,
+                   request.headers)
 
 
 def execute(em, ctx: Context, method: str, version: str, segments: list[str], query: dict,
@@ -119,17 +137,23 @@ def execute(em, ctx: Context, method: str, version: str, segments: list[str], qu
         target, rest = ctx.user, low[1:]
     elif low[:1] == ["users"] and len(low) >= 2:
         target, rest = users.find(em, ctx, segments[1]), low[2:]
-    elif low == ["users"] and method == "GET":
+    elif low == ["users"]:
+        if method != "GET":
+            raise _method_not_allowed(method)
         return users.list_users(em, ctx, query, path, headers)
     else:
-        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segments[0] if segments else ''}'.")
+        segment = segments[0] if segments else ""
+        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
     handler = _OPERATIONS.get((method, tuple(rest)))
     if handler is None:
-        segment = rest[0] if rest else method
-        raise GraphError(400 if rest else 405, "BadRequest" if rest else "Request_BadRequest",
-                         f"Resource not found for the segment '{segment}'." if rest else
-                         f"The method {method} is not allowed on this resource.")
-    return handler(em, ctx, target, query=query, body=body, path=path)
+        if any(key[1] == tuple(rest) for key in _OPERATIONS):
+            raise _method_not_allowed(method)
+        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[0]}'.")
+    return handler(em, ctx, target, query=query, body=body, path=path, headers=headers)
+
+
+def _method_not_allowed(method: str) -> GraphError:
+    return GraphError(405, "Request_BadRequest", f"The method {method} is not allowed on this resource.")
 
 
 _OPERATIONS = {
@@ -144,12 +168,16 @@ _OPERATIONS = {
 }
 
 
-def _response(request, result: Result) -> Response:
-    request_id = str(uuid.uuid4())
-    headers = {"request-id": request_id,
-               "client-request-id": request.headers.get("client-request-id", request_id),
+def _response(result: Result, request_id: str, client_request_id: str) -> Response:
+    headers = {"request-id": request_id, "client-request-id": client_request_id,
                "OData-Version": "4.0", **result.headers}
     if isinstance(result.body, bytes):
         content_type = headers.pop("Content-Type", "application/octet-stream")
         return Response(result.body, result.status, list(headers.items()), content_type=content_type)
     return Response.json(result.body, result.status, headers, content_type=JSON_TYPE)
+
+
+def error_response(em, exc: GraphError, request_id: str, client_request_id: str) -> Response:
+    """Graph's error JSON, with the same request ids in the body and the headers."""
+    headers = {"request-id": request_id, "client-request-id": client_request_id, **exc.headers}
+    return Response.json(exc.body(em.clock.now(), request_id, client_request_id), exc.status, headers)

@@ -6,9 +6,11 @@ import json
 import time
 from importlib import resources
 
+from .. import tokens
 from ..directory import User
 from ..errors import GraphError
-from .odata import GRAPH_ROOT, Result, bad_request, page, select
+from .odata import (GRAPH_ROOT, Result, bad_request, metadata, page, require_eventual_count, root,
+                    select)
 
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                 "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
@@ -66,7 +68,7 @@ def get_user(em, ctx, user: User, *, query, path, **_) -> Result:
     if names is None:
         obj = user_json(user)
     context = f"users({','.join(names)})/$entity" if names else "users/$entity"
-    return Result(200, {"@odata.context": f"{GRAPH_ROOT}/v1.0/$metadata#{context}", **obj})
+    return Result(200, {"@odata.context": metadata(path, context), **obj})
 
 
 def list_users(em, ctx, query, path, headers=None) -> Result:
@@ -74,9 +76,7 @@ def list_users(em, ctx, query, path, headers=None) -> Result:
     if "$filter" in query or "$search" in query or "$orderby" in query:
         raise bad_request("The emulator does not support $filter, $search or $orderby on /users.",
                           "Request_UnsupportedQuery")
-    if query.get("$count") == "true" and (headers or {}).get("consistencylevel", "").lower() != "eventual":
-        raise bad_request("$count on directory objects needs the header ConsistencyLevel: eventual.",
-                          "Request_BadRequest")
+    require_eventual_count(query, headers)
     people = sorted(em.directory.users_in(ctx.tenant_id), key=lambda u: u.user_principal_name)
     items = []
     for u in people:
@@ -100,12 +100,13 @@ def photo_value(em, ctx, user: User, **_) -> Result:
                               "ETag": f'"{hashlib.sha1(data).hexdigest()}"'})
 
 
-def photo_metadata(em, ctx, user: User, **_) -> Result:
+def photo_metadata(em, ctx, user: User, *, path, **_) -> Result:
     require(ctx, READ_SELF if _is_self(ctx, user) else READ_OTHERS, READ_OTHERS_APP)
     data = _photo_bytes(user)
     width, height = _jpeg_size(data)
     return Result(200, {
-        "@odata.context": f"{GRAPH_ROOT}/v1.0/$metadata#users('{user.id}')/photo/$entity",
+        "@odata.context": metadata(path, f"users('{user.id}')/photo/$entity"),
+        "@odata.id": f"{root(path)}/users('{user.id}')/photo",
         "@odata.mediaContentType": "image/jpeg", "@odata.mediaEtag": f'"{hashlib.sha1(data).hexdigest()}"',
         "id": f"{width}X{height}", "height": height, "width": width})
 
@@ -121,49 +122,62 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
     return 0, 0
 
 
+_GROUP_FIELDS = ("id", "displayName", "securityEnabled", "mailEnabled", "groupTypes")
+
+
 def _group_json(group) -> dict:
     return {"@odata.type": "#microsoft.graph.group", "id": group.id,
             "displayName": group.display_name, "securityEnabled": group.security_enabled,
             "mailEnabled": not group.security_enabled, "groupTypes": []}
 
 
-def member_of(em, ctx, user: User, *, query, path, **_) -> Result:
+def member_of(em, ctx, user: User, *, query, path, headers=None, **_) -> Result:
     require(ctx, READ_SELF if _is_self(ctx, user) else GROUPS_OTHERS, GROUPS_APP)
+    require_eventual_count(query, headers)
     groups = [_group_json(g) for g in em.directory.groups_of(user)]
-    items = [select(g, query, tuple(g), "group")[0] for g in groups]
+    select({}, query, _GROUP_FIELDS, "group")          # unknown names: 400 even with no groups
+    items = [select(g, query, _GROUP_FIELDS, "group", keep=("@odata.type",))[0] for g in groups]
     return page(items, query, path, default=100, maximum=999, context="directoryObjects")
 
 
-def get_member_objects(em, ctx, user: User, *, body, **_) -> Result:
+def get_member_objects(em, ctx, user: User, *, body, path, **_) -> Result:
     require(ctx, READ_SELF if _is_self(ctx, user) else GROUPS_OTHERS, GROUPS_APP)
     data = _json_body(body)
     if not isinstance(data, dict) or not isinstance(data.get("securityEnabledOnly"), bool):
         raise bad_request("The parameter 'securityEnabledOnly' is required and must be a boolean.",
                           "Request_BadRequest")
     ids = [g.id for g in em.directory.groups_of(user, security_only=data["securityEnabledOnly"])]
-    return Result(200, {"@odata.context": f"{GRAPH_ROOT}/v1.0/$metadata#Collection(Edm.String)",
+    return Result(200, {"@odata.context": metadata(path, "Collection(Edm.String)"),
                         "value": ids})
 
 
-def revoke_sign_in_sessions(em, ctx, user: User, **_) -> Result:
+def revoke_sign_in_sessions(em, ctx, user: User, *, path, **_) -> Result:
     require(ctx, REVOKE, REVOKE)
     em.revoke_sessions(user)
-    return Result(200, {"@odata.context": f"{GRAPH_ROOT}/v1.0/$metadata#Edm.Boolean", "value": True})
+    return Result(200, {"@odata.context": metadata(path, "Edm.Boolean"), "value": True})
 
 
 def userinfo(em, ctx) -> Result:
+    """OIDC UserInfo: ``sub`` is the ID token's (pairwise for the calling app, OIDC Core 5.3.2),
+    not the access token's, and claims the user lacks are left out."""
     if ctx.app_only:
-        raise GraphError(401, "InvalidAuthenticationToken", "userinfo needs a delegated token.")
+        from .router import unauthorized
+        raise unauthorized("The UserInfo endpoint needs a delegated (user) access token.")
     u = ctx.user
-    return Result(200, {"sub": ctx.claims.get("sub"), "name": u.display_name,
-                        "family_name": u.surname, "given_name": u.given_name,
-                        "picture": f"{GRAPH_ROOT}/v1.0/me/photo/$value", "email": u.mail})
+    client_id = ctx.claims.get("appid") or ctx.claims.get("azp") or ""
+    info = {"sub": tokens._pairwise_sub(u, client_id), "name": u.display_name,
+            "family_name": u.surname, "given_name": u.given_name,
+            "picture": f"{GRAPH_ROOT}/v1.0/me/photo/$value", "email": u.mail}
+    return Result(200, {k: v for k, v in info.items() if v is not None})
 
 
 def _json_body(body):
-    if isinstance(body, (dict, list)):
+    """Parse a request body: bytes (top level), or what a $batch request carried (JSON value)."""
+    if body is None or isinstance(body, (dict, list, bool, int, float)):
         return body
     try:
-        return json.loads((body or b"").decode("utf-8") or "null")
+        text = body if isinstance(body, str) else body.decode("utf-8")
+        return json.loads(text or "null")
     except (ValueError, UnicodeDecodeError):
-        raise bad_request("Unable to read JSON request payload.", "BadRequest")
+        raise bad_request("Unable to read JSON request payload. Please ensure Content-Type header "
+                          "is set and payload is of valid JSON format.", "BadRequest") from None
