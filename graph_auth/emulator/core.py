@@ -166,10 +166,10 @@ class Emulator:
         if fault.body is not None:
             return Response(fault.body, fault.status, list(headers.items()))
         if endpoint.startswith("graph"):
-            code = _GRAPH_CODES.get(fault.status, "generalException")
+            code = GRAPH_FAULT_CODES.get(fault.status, "generalException")
             request_id = _uuid()
             client_request_id = request.headers.get("client-request-id") or request_id
-            body = graph_error_body(code, _GRAPH_MESSAGES.get(code, "An error occurred."),
+            body = graph_error_body(code, GRAPH_FAULT_MESSAGES.get(code, "An error occurred."),
                                     self.clock.now(), request_id, client_request_id)
             headers = {"request-id": request_id, "client-request-id": client_request_id, **headers}
             return Response.json(body, fault.status, headers)
@@ -286,10 +286,10 @@ def _uuid() -> str:
     return str(uuid.uuid4())
 
 
-_GRAPH_CODES = {400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied",
+GRAPH_FAULT_CODES = {400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied",
                 404: "itemNotFound", 429: "TooManyRequests", 500: "generalException",
                 503: "serviceNotAvailable", 504: "gatewayTimeout"}
-_GRAPH_MESSAGES = {"TooManyRequests": "Please retry again later.",
+GRAPH_FAULT_MESSAGES = {"TooManyRequests": "Please retry again later.",
                    "serviceNotAvailable": "The service is temporarily unavailable. Please retry later.",
                    "gatewayTimeout": "The gateway timed out."}
 _IDENTITY_FAULTS = {

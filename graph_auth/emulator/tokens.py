@@ -23,7 +23,7 @@ def service_principal_id(client_id: str, tenant_id: str) -> str:
     return stable_id("serviceprincipal", f"{tenant_id}:{client_id}")
 
 
-def _pairwise_sub(user: User, client_id: str) -> str:
+def pairwise_sub(user: User, client_id: str) -> str:
     return b64url(hashlib.sha256(f"{user.id}:{client_id}".encode()).digest())[:43]
 
 
@@ -62,7 +62,7 @@ def id_token(em, user: User, app: AppRegistration, *, oidc, nonce: str | None, s
     now = em.clock.now()
     claims = {"aud": app.client_id, "iss": em.issuer(user.tenant_id),
               **_times(now, em.settings.id_token_lifetime),
-              "sub": _pairwise_sub(user, app.client_id), "oid": user.id, "tid": user.tenant_id,
+              "sub": pairwise_sub(user, app.client_id), "oid": user.id, "tid": user.tenant_id,
               "ver": "2.0", "uti": _opaque(), "rh": "0.emulated", "aio": _opaque(), "sid": sid,
               "auth_time": int(auth_time),
               "login_hint": b64url(json.dumps({"oid": user.id, "tid": user.tenant_id,
@@ -100,7 +100,7 @@ def access_token(em, *, client: AppRegistration, resource: Resource, tenant_id: 
     else:
         claims.update(azp=client.client_id, azpacr=client_auth)
     if user is not None:
-        claims.update(oid=user.id, sub=_pairwise_sub(user, resource.app_id), name=user.display_name,
+        claims.update(oid=user.id, sub=pairwise_sub(user, resource.app_id), name=user.display_name,
                       scp=" ".join(scopes))
         if version == 1:
             claims.update(upn=user.user_principal_name, unique_name=user.user_principal_name)

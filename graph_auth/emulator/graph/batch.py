@@ -5,7 +5,7 @@ import base64
 import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..core import _GRAPH_CODES, _GRAPH_MESSAGES
+from ..core import GRAPH_FAULT_CODES, GRAPH_FAULT_MESSAGES
 from ..errors import GraphError, graph_error_body
 from .odata import JSON_TYPE, Result, bad_request
 
@@ -113,8 +113,8 @@ def _execute_one(em, ctx, version, item):
         if fault is not None:
             if fault.json is not None:
                 return fault.status, {"Content-Type": "application/json", **fault.headers}, fault.json
-            code = _GRAPH_CODES.get(fault.status, "generalException")
-            raise GraphError(fault.status, code, _GRAPH_MESSAGES.get(code, "An error occurred."),
+            code = GRAPH_FAULT_CODES.get(fault.status, "generalException")
+            raise GraphError(fault.status, code, GRAPH_FAULT_MESSAGES.get(code, "An error occurred."),
                              dict(fault.headers))
         if body is not None and "content-type" not in headers:
             raise bad_request("Content-Type header is required when a body is present.")

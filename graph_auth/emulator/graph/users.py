@@ -165,7 +165,7 @@ def userinfo(em, ctx) -> Result:
         raise unauthorized("The UserInfo endpoint needs a delegated (user) access token.")
     u = ctx.user
     client_id = ctx.claims.get("appid") or ctx.claims.get("azp") or ""
-    info = {"sub": tokens._pairwise_sub(u, client_id), "name": u.display_name,
+    info = {"sub": tokens.pairwise_sub(u, client_id), "name": u.display_name,
             "family_name": u.surname, "given_name": u.given_name,
             "picture": f"{GRAPH_ROOT}/v1.0/me/photo/$value", "email": u.mail}
     return Result(200, {k: v for k, v in info.items() if v is not None})
