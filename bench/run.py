@@ -79,6 +79,7 @@ def bench_requests(n: int, blocks: int) -> list[tuple]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client, override_settings
+
     from graph_auth.emulator import Emulator
     from graph_auth.emulator.mount import use_emulator
 
@@ -137,7 +138,7 @@ def _worker(env: dict, cookie: str, threads: int, start_at: float, naive: bool, 
         try:
             response = client.get("/me/")
             results.append(response.status_code)
-        except Exception as exc:             # an error is a result here
+        except Exception as exc:             # noqa: BLE001 — an error is a result here
             results.append(f"{type(exc).__name__}: {str(exc)[:80]}")
 
     workers = [threading.Thread(target=one) for _ in range(threads)]
@@ -151,7 +152,9 @@ def _worker(env: dict, cookie: str, threads: int, start_at: float, naive: bool, 
 def _use_naive_store() -> None:
     """The baseline: read the cache without a lock, write it back at the end (last write wins)."""
     import contextlib
+
     from django.db import transaction
+
     from graph_auth.models import TokenCache
     from graph_auth.token_store import TokenStore
 
@@ -171,10 +174,10 @@ def bench_concurrency(processes: int, per_process: int, naive: bool) -> tuple[in
     """Return (refresh grants, errors, requests) for one burst of concurrent requests."""
     from django.conf import settings
     from django.test import Client, override_settings
-    from graph_auth.emulator import Emulator
-    from graph_auth.emulator.__main__ import serve
 
     from graph_auth import id_tokens, msal_client
+    from graph_auth.emulator import Emulator
+    from graph_auth.emulator.__main__ import serve
     msal_client.clear_caches()
     id_tokens.clear_caches()
     emulator = Emulator()
@@ -233,7 +236,9 @@ def main() -> None:
     print(f"\ngraph_auth benchmarks — database: {engine}, Python {sys.version.split()[0]}\n")
     header = ("benchmark", "metric", "graph_auth", "baseline", "goal", "met")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(6)]
-    line = lambda r: "| " + " | ".join(str(v).ljust(w) for v, w in zip(r, widths)) + " |"  # noqa: E731
+    def line(row) -> str:
+        return "| " + " | ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)) + " |"
+
     print(line(header))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:

@@ -2,7 +2,7 @@
 import os
 import tempfile
 
-from tests.settings import *  # noqa: F401,F403
+from tests.settings import *  # noqa: F403
 from tests.settings import DATABASES, GRAPH_AUTH, MIDDLEWARE
 
 ROOT_URLCONF = "bench.urls"

@@ -44,7 +44,7 @@ def _page(request, path: str, params: dict):
     try:
         page = request.graph.get(link) if link else request.graph.get(path, params=params)
     except ValueError:
-        raise SuspiciousOperation("next is not a Microsoft Graph URL")
+        raise SuspiciousOperation("next is not a Microsoft Graph URL") from None
     return page.get("value", []), page.get("@odata.nextLink")
 
 

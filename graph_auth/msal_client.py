@@ -10,8 +10,13 @@ import msal
 from requests import RequestException
 
 from .app_settings import app_settings
-from .exceptions import (AuthFlowError, GraphAuthConfigError, IdentityPlatformUnavailable,
-                         InteractionRequired, TokenError)
+from .exceptions import (
+    AuthFlowError,
+    GraphAuthConfigError,
+    IdentityPlatformUnavailable,
+    InteractionRequired,
+    TokenError,
+)
 from .http import get_session
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from . import id_tokens, msal_client, session as keys
+from . import id_tokens, msal_client
+from . import session as keys
 from .app_settings import app_settings
 from .exceptions import IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
 from .signals import graph_refresh_failed, graph_tokens_refreshed

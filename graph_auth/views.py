@@ -14,11 +14,11 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from . import id_tokens, msal_client, session as keys
+from . import id_tokens, msal_client
+from . import session as keys
 from .app_settings import app_settings
 from .backends import GraphAuthBackend
-from .exceptions import (AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken,
-                         TokenError)
+from .exceptions import AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken, TokenError
 from .graph import GraphClient
 from .middleware import REAUTH_KEY
 from .token_store import TokenStore

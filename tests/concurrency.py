@@ -51,7 +51,7 @@ def run_threads(count: int, work) -> list:
         try:
             barrier.wait(timeout=30)
             results[index] = work(index)
-        except BaseException as exc:     # reported to the test, which asserts on it
+        except BaseException as exc:     # noqa: BLE001 — reported to the test, which asserts on it
             results[index] = exc
         finally:
             connection.close()

@@ -17,7 +17,7 @@ def _database_problem() -> str | None:
         psycopg.connect(host=db.get("HOST") or None, port=db.get("PORT") or None,
                         user=db.get("USER") or None, password=db.get("PASSWORD") or None,
                         dbname="postgres", connect_timeout=5).close()
-    except Exception as exc:  # any failure to connect: report it
+    except Exception as exc:  # noqa: BLE001 — any failure to connect: report it
         return f"PostgreSQL at {db.get('HOST')}:{db.get('PORT')} is unreachable: {exc}"
     return None
 

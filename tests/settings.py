@@ -1,7 +1,7 @@
 """Settings for graph_auth's own test suite: the demo site's, on the emulator, with a test database."""
 import environ
 
-from demo_site.settings import *  # noqa: F401,F403  (the suite also tests the demo site)
+from demo_site.settings import *  # noqa: F403  (the suite also tests the demo site)
 
 env = environ.Env()
 

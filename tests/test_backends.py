@@ -17,7 +17,7 @@ from graph_auth.exceptions import ClaimsRejected
 from graph_auth.models import MicrosoftAccount
 from graph_auth.signals import graph_user_authenticated
 from tests.builders import ADELE, OID, build_claims, graph_auth, real_sign_in
-from tests.concurrency import run_threads, threaded_db  # noqa: F401  (a fixture)
+from tests.concurrency import run_threads, threaded_db
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -7,9 +7,17 @@ from django.test import Client, override_settings
 from graph_auth.emulator.default_directory import CLI_APP_ID, CONTOSO_ID
 from graph_auth.emulator.mount import browser_url, current_emulator
 
-from .emulator.browsing import (DjangoBrowser, error_text, form_for, form_post_params, forms,
-                                parse, redirect_params, text)
-from .emulator.conftest import ADELE, make_app, web_app  # noqa: F401 (fixtures)
+from .emulator.browsing import (
+    DjangoBrowser,
+    error_text,
+    form_for,
+    form_post_params,
+    forms,
+    parse,
+    redirect_params,
+    text,
+)
+from .emulator.conftest import ADELE, make_app, web_app
 
 REDIRECT_URI = "http://testserver/auth/callback"
 PREFIX = f"/_emulator/{CONTOSO_ID}/oauth2/v2.0"
@@ -95,7 +103,7 @@ def test_error_page_through_the_mount(browser):
 
 
 def test_sign_out_through_the_mount(browser, web_app, entra_emulator):
-    flow, response = _sign_in(browser, web_app)
+    _flow, response = _sign_in(browser, web_app)
     sid = redirect_params(response["Location"])["session_state"]
     page = browser.get(f"{PREFIX}/logout", post_logout_redirect_uri="http://testserver/")
     assert page.status_code == 200

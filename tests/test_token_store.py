@@ -18,7 +18,7 @@ from graph_auth.emulator.default_directory import CONTOSO_ID, WEB_APP_ID, WEB_AP
 from graph_auth.exceptions import GraphAuthConfigError, InteractionRequired
 from graph_auth.models import MicrosoftAccount, TokenCache
 from graph_auth.token_store import TokenStore
-from tests.concurrency import run_threads, threaded_db  # noqa: F401  (a fixture)
+from tests.concurrency import run_threads, threaded_db
 
 pytestmark = pytest.mark.django_db
 ADELE = "adele@contoso.onmicrosoft.com"

@@ -5,7 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from graph_auth import crypto, session as keys
+from graph_auth import crypto
+from graph_auth import session as keys
 from graph_auth.backends import GraphAuthBackend
 from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
 from graph_auth.models import MicrosoftAccount, TokenCache

@@ -8,6 +8,7 @@ their production URLs; only the transport sends them there (the Host header says
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socketserver
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -38,10 +39,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     server = serve(Emulator(), args.host, args.port)
     print(f"graph_auth emulator at http://{args.host}:{server.server_port}/ (Ctrl-C to stop)", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

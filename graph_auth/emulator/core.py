@@ -138,7 +138,9 @@ class Emulator:
         """
         if grant_type is not None:
             inner = match
-            match = (lambda r: r.form.get("grant_type") == grant_type and (inner is None or inner(r)))
+
+            def match(request):
+                return request.form.get("grant_type") == grant_type and (inner is None or inner(request))
         fault = Fault(endpoint, status, json, body, dict(headers or {}), delay, times, match)
         with self.lock:
             self.faults.append(fault)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import copy
 import uuid
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_URI = "https://graph.microsoft.com"

@@ -71,7 +71,7 @@ class Request:
         jar = SimpleCookie()
         try:
             jar.load(self.environ.get("HTTP_COOKIE", ""))
-        except Exception:   # a malformed cookie header is ignored, as browsers' servers do
+        except Exception:   # noqa: BLE001 — a malformed cookie header is ignored, as browsers' servers do
             return {}
         return {k: m.value for k, m in jar.items()}
 

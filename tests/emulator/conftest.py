@@ -4,8 +4,7 @@ from __future__ import annotations
 import msal
 import pytest
 
-from graph_auth.emulator.default_directory import (CLI_APP_ID, CONTOSO_ID, WEB_APP_ID,
-                                                   WEB_APP_SECRET)
+from graph_auth.emulator.default_directory import CLI_APP_ID, CONTOSO_ID, WEB_APP_ID, WEB_APP_SECRET
 
 REDIRECT_URI = "http://localhost:8000/auth/callback"
 ADELE = "adele@contoso.onmicrosoft.com"

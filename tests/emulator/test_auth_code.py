@@ -2,13 +2,12 @@
 redirect URI and tenant checks (client authentication: test_client_auth.py)."""
 import pytest
 
-from graph_auth.emulator.default_directory import (CONTOSO, CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID,
-                                                   WEB_APP_SECRET)
+from graph_auth.emulator.default_directory import CONTOSO, CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID, WEB_APP_SECRET
 
 from .conftest import ADELE, REDIRECT_URI
-from .token_asserts import (GRAPH_APP_ID, TOKEN_URL, assert_entra_error, claims_of,
-                            client_info_of)
-from .token_asserts import auth_code_flow as _flow, last_token_request as _sent
+from .token_asserts import GRAPH_APP_ID, TOKEN_URL, assert_entra_error, claims_of, client_info_of
+from .token_asserts import auth_code_flow as _flow
+from .token_asserts import last_token_request as _sent
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode:UserWarning")
 
@@ -85,7 +84,7 @@ def test_code_from_a_multi_tenant_authority(entra_emulator, make_app, tenant):
 
 
 def test_missing_pkce_verifier(entra_emulator, entra_session, web_app):
-    flow, response = _flow(web_app, entra_emulator)
+    _flow, response = _flow(web_app, entra_emulator)
     raw = entra_session.post(TOKEN_URL, data={
         "client_id": WEB_APP_ID, "client_secret": WEB_APP_SECRET, "grant_type": "authorization_code",
         "code": response["code"], "redirect_uri": REDIRECT_URI, "scope": "User.Read openid"})

@@ -2,8 +2,7 @@
 sign-in page, consent page, SSO cookie and the prompt parameter."""
 from graph_auth.emulator.default_directory import CONTOSO_ID
 
-from .browsing import (browser, error_text, form_for, forms,  # noqa: F401 (fixture)
-                       interactive_sign_in, redirect_params, text)
+from .browsing import browser, error_text, form_for, forms, interactive_sign_in, redirect_params, text
 from .conftest import ADELE, REDIRECT_URI
 
 PASSWORD = "Passw0rd!"
@@ -234,7 +233,7 @@ def test_max_age_and_claims_nbf_force_reauthentication(browser, web_app, entra_e
     result = web_app.acquire_token_by_auth_code_flow(flow, redirect_params(response.headers["Location"]))
     assert "access_token" in result, result                               # msal checks auth_time
     nbf = int(entra_emulator.clock.now()) + 1
-    challenge = '{"access_token":{"nbf":{"essential":true,"value":"%d"}}}' % nbf
+    challenge = f'{{"access_token":{{"nbf":{{"essential":true,"value":"{nbf}"}}}}}}'
     flow = web_app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI,
                                            claims_challenge=challenge)
     page = browser.get(flow["auth_uri"])

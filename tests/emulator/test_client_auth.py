@@ -11,7 +11,8 @@ from graph_auth.emulator.default_directory import CLI_APP_ID, WEB_APP_ID
 
 from .conftest import REDIRECT_URI
 from .token_asserts import TOKEN_URL, assert_entra_error, claims_of, header_of
-from .token_asserts import auth_code_flow as _flow, last_token_request as _sent
+from .token_asserts import auth_code_flow as _flow
+from .token_asserts import last_token_request as _sent
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode:UserWarning")
 

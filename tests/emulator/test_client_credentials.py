@@ -4,12 +4,17 @@ import warnings
 
 import pytest
 
-from graph_auth.emulator.default_directory import (API_APP_ID, CLI_APP_ID, CONTOSO_ID,
-                                                   DAEMON_APP_ID, DAEMON_APP_SECRET, FABRIKAM_ID)
+from graph_auth.emulator.default_directory import (
+    API_APP_ID,
+    CLI_APP_ID,
+    CONTOSO_ID,
+    DAEMON_APP_ID,
+    DAEMON_APP_SECRET,
+    FABRIKAM_ID,
+)
 from graph_auth.emulator.tokens import service_principal_id
 
-from .token_asserts import (TOKEN_URL, assert_entra_error, claims_of, header_of,
-                            verify_with_jwks)
+from .token_asserts import TOKEN_URL, assert_entra_error, claims_of, header_of, verify_with_jwks
 
 GRAPH_DEFAULT = ["https://graph.microsoft.com/.default"]
 

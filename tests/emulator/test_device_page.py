@@ -1,7 +1,7 @@
 """The device-code login page (verification_uri) and msal's polling that follows it."""
 import pytest
 
-from .browsing import LOGIN, browser, error_text, form_for, forms, text  # noqa: F401 (fixture)
+from .browsing import LOGIN, browser, error_text, form_for, forms, text
 from .conftest import ADELE
 
 DEVICELOGIN = f"{LOGIN}/devicelogin"

@@ -8,8 +8,7 @@ import msal
 import pytest
 from cryptography import x509
 
-from graph_auth.emulator.default_directory import (CONTOSO, CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID,
-                                                   WEB_APP_SECRET)
+from graph_auth.emulator.default_directory import CONTOSO, CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID, WEB_APP_SECRET
 
 from .conftest import ADELE, REDIRECT_URI
 from .token_asserts import LOGIN, assert_entra_error, header_of, verify_with_jwks

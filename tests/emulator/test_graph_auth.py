@@ -10,8 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from graph_auth.emulator.default_directory import API_APP_ID
 
 from .conftest import ADELE, REDIRECT_URI
-from .graphing import (ALEX, FABRICE, GRAPH, MEGAN, V1, Graph, as_user, assert_graph_error,  # noqa: F401
-                       daemon, new_id)
+from .graphing import ALEX, FABRICE, GRAPH, MEGAN, V1, Graph, as_user, assert_graph_error, daemon, new_id
 
 GRAPH_APP = "00000003-0000-0000-c000-000000000000"
 REVOKE = ["User.Read", "User.RevokeSessions.All"]

@@ -5,7 +5,7 @@ from importlib import resources
 import pytest
 
 from .conftest import ADELE
-from .graphing import ALEX, FABRICE, MEGAN, V1, Graph, as_user, assert_graph_error, daemon  # noqa: F401
+from .graphing import ALEX, FABRICE, MEGAN, V1, Graph, as_user, assert_graph_error, daemon
 
 JSON = {"Content-Type": "application/json"}
 

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from .conftest import ADELE
-from .graphing import V1, MEGAN, as_user, assert_graph_error, daemon  # noqa: F401
+from .graphing import MEGAN, V1, as_user, assert_graph_error, daemon
 
 CONTOSO_USERS = {f"{n}@contoso.onmicrosoft.com" for n in
                  ("adele", "alex", "megan", "lee", "nestor", "isaiah")}

@@ -7,7 +7,7 @@ import pytest
 from graph_auth.emulator.default_directory import CONTOSO_ID
 
 from .conftest import ADELE
-from .graphing import (ALEX, FABRICE, MEGAN, V1, as_user, assert_graph_error, daemon)  # noqa: F401
+from .graphing import ALEX, FABRICE, MEGAN, V1, as_user, assert_graph_error, daemon
 
 DEFAULT_PROPERTIES = {"businessPhones", "displayName", "givenName", "id", "jobTitle", "mail",
                       "mobilePhone", "officeLocation", "preferredLanguage", "surname",

@@ -1,7 +1,7 @@
 """The end-session endpoint: SSO cookie, post_logout_redirect_uri, logout_hint, front-channel frames."""
 from graph_auth.emulator.default_directory import CLI_APP_ID, CONTOSO_ID, WEB_APP_ID
 
-from .browsing import LOGIN, browser, interactive_sign_in, parse, redirect_params, text  # noqa: F401
+from .browsing import LOGIN, browser, interactive_sign_in, parse, redirect_params, text
 from .conftest import ADELE, REDIRECT_URI
 
 LOGOUT = f"{LOGIN}/{CONTOSO_ID}/oauth2/v2.0/logout"

@@ -2,12 +2,24 @@
 import jwt
 import pytest
 
-from graph_auth.emulator.default_directory import (API_APP_ID, API_APP_SECRET, CONTOSO_ID,
-                                                   DAEMON_APP_ID, DAEMON_APP_SECRET, WEB_APP_ID)
+from graph_auth.emulator.default_directory import (
+    API_APP_ID,
+    API_APP_SECRET,
+    CONTOSO_ID,
+    DAEMON_APP_ID,
+    DAEMON_APP_SECRET,
+    WEB_APP_ID,
+)
 
 from .conftest import ADELE, REDIRECT_URI
-from .token_asserts import (GRAPH_APP_ID, TOKEN_URL, assert_entra_error, claims_of,
-                            client_info_of, verify_with_jwks)
+from .token_asserts import (
+    GRAPH_APP_ID,
+    TOKEN_URL,
+    assert_entra_error,
+    claims_of,
+    client_info_of,
+    verify_with_jwks,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode:UserWarning")
 API_SCOPE = f"api://{API_APP_ID}/access_as_user"

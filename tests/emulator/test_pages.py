@@ -3,11 +3,24 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from graph_auth.emulator.default_directory import (CLI_APP_ID, CONTOSO_ID, FABRIKAM_APP_ID,
-                                                   SPA_APP_ID, WEB_APP_ID)
+from graph_auth.emulator.default_directory import (
+    CLI_APP_ID,
+    CONTOSO_ID,
+    FABRIKAM_APP_ID,
+    SPA_APP_ID,
+    WEB_APP_ID,
+)
 
-from .browsing import (LOGIN, browser, error_text, form_for, form_post_params,  # noqa: F401
-                       interactive_sign_in, redirect_params, text)
+from .browsing import (
+    LOGIN,
+    browser,
+    error_text,
+    form_for,
+    form_post_params,
+    interactive_sign_in,
+    redirect_params,
+    text,
+)
 from .conftest import ADELE, REDIRECT_URI
 
 AUTHORIZE = f"{LOGIN}/{CONTOSO_ID}/oauth2/v2.0/authorize"

@@ -3,8 +3,7 @@ import json
 
 import pytest
 
-from graph_auth.emulator.default_directory import (CLI_APP_ID, CONTOSO_ID, FABRIKAM_ID,
-                                                   WEB_APP_ID)
+from graph_auth.emulator.default_directory import CLI_APP_ID, CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
 
 from .conftest import ADELE
 from .token_asserts import assert_entra_error, claims_of, client_info_of

@@ -88,7 +88,7 @@ def test_failed_aging_refresh_falls_back_to_cached_token(entra_emulator, web_app
 
 
 def test_rotation_replaces_the_cached_refresh_token(entra_emulator, signed_in, make_app):
-    app, first = signed_in
+    app, _first = signed_in
     old = _rt(app)
     result = app.acquire_token_silent(["User.Read"], app.get_accounts()[0], force_refresh=True)
     assert result["refresh_token"] != old and _rt(app) == result["refresh_token"]   # one RT, rotated
@@ -129,7 +129,7 @@ def test_revoked_sessions(entra_emulator, signed_in):
     assert_entra_error(result, "invalid_grant", 50173)
     assert app.acquire_token_silent(["User.Read"], account, force_refresh=True) is None
     # a new sign-in after the revocation works again
-    _, fresh = _sign_in(entra_emulator, app)
+    _sign_in(entra_emulator, app)
     assert "access_token" in app.acquire_token_silent(["User.Read"], account, force_refresh=True)
 
 
@@ -184,8 +184,9 @@ def test_dot_default_gives_what_was_consented(entra_emulator, signed_in):
 
 
 def test_dot_default_without_any_consent(entra_emulator, make_app):
-    from graph_auth.emulator.default_directory import CLI_APP_ID
     import warnings
+
+    from graph_auth.emulator.default_directory import CLI_APP_ID
     app = make_app(CLI_APP_ID, public=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -2,8 +2,13 @@
 send), and every error body has the wire spec's shape."""
 import pytest
 
-from graph_auth.emulator.default_directory import (CONTOSO_ID, DAEMON_APP_ID, DAEMON_APP_SECRET,
-                                                   WEB_APP_ID, WEB_APP_SECRET)
+from graph_auth.emulator.default_directory import (
+    CONTOSO_ID,
+    DAEMON_APP_ID,
+    DAEMON_APP_SECRET,
+    WEB_APP_ID,
+    WEB_APP_SECRET,
+)
 
 from .token_asserts import LOGIN, TOKEN_URL, assert_entra_error, claims_of
 

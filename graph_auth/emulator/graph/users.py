@@ -9,8 +9,7 @@ from importlib import resources
 from .. import tokens
 from ..directory import User
 from ..errors import GraphError
-from .odata import (GRAPH_ROOT, Result, bad_request, metadata, page, require_eventual_count, root,
-                    select)
+from .odata import GRAPH_ROOT, Result, bad_request, metadata, page, require_eventual_count, root, select
 
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                 "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")

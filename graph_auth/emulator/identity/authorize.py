@@ -46,7 +46,7 @@ def begin(em, tenant_key: str, params: dict):
     try:
         segment, tenant = tenants.resolve(em, tenant_key)
     except OAuthError as exc:
-        raise PageError(exc.code, exc.description)
+        raise PageError(exc.code, exc.description) from None
     client_id = params.get("client_id", "")
     app = em.directory.app(client_id)
     if app is None or (tenant is not None and not em.directory.app_available_in(app, tenant.id)):
@@ -99,7 +99,7 @@ def begin(em, tenant_key: str, params: dict):
         pending.scope_request = parse_scopes(em.directory, params["scope"], segment)
         pending.claims = issue.parse_claims(params.get("claims"))
     except OAuthError as exc:
-        raise RedirectError(pending, exc)
+        raise RedirectError(pending, exc) from None
     pending.id, pending.created = secrets.token_urlsafe(24), em.clock.now()
     interaction.add_pending(em, pending)
     return pending

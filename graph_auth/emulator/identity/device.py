@@ -14,7 +14,7 @@ _ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"
 
 
 def devicecode(em, request) -> Response:
-    segment, tenant = tenants.resolve(em, request.segments[0])
+    segment, _ = tenants.resolve(em, request.segments[0])
     form = request.form
     client_id = form.get("client_id")
     if not client_id:

@@ -70,7 +70,7 @@ def instance_discovery(em, request) -> Response:
 
 
 def jwks(em, request) -> Response:
-    segment, tenant = tenants.resolve(em, request.segments[0])
+    _, tenant = tenants.resolve(em, request.segments[0])
     issuer = em.issuer(tenant.id if tenant else "{tenantid}")
     return Response.json(em.keys.jwks(issuer))
 

@@ -12,7 +12,6 @@ from ..errors import OAuthError
 from ..scopes import parse_scopes
 from . import issue, tenants
 
-
 # What Entra sends with a conditional-access failure: a claims challenge naming the policy (a JSON
 # string) that the app passes to the next interactive request (msal's claims_challenge).
 MFA_POLICY_ID = "e8c5a2f1-6b3d-4c9e-8a7f-2d1b0c9e8f7a"

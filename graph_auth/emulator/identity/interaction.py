@@ -197,7 +197,7 @@ def proceed(em, request, pending: Pending):
         return sign_in_page(em, request, pending, offer_sessions=pending.prompt != "login")
     missing = issue.missing_consent(em, user, pending.app, pending.scope_request)
     if (missing or pending.prompt == "consent") and not pending.consented:
-        names = sorted(issue.requested(em, pending.app, pending.scope_request)) if not missing else missing
+        names = missing or sorted(issue.requested(em, pending.app, pending.scope_request))
         return pages.consent(action_url(request, pending), pending.id,
                              app_name=pending.app.display_name, publisher="unverified",
                              user=user, permissions=permissions_text(pending, names))

@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 import secrets
 
+from .. import tokens
 from ..directory import AppRegistration, User
 from ..errors import OAuthError
 from ..keys import b64url
 from ..records import RefreshGrant
 from ..scopes import GRAPH, Resource, ScopeRequest, resource_for
-from .. import tokens
 
 
 def parse_claims(raw: str | None) -> dict:

@@ -102,7 +102,7 @@ def _assertion_thumbprint(header: dict) -> tuple[str, bytes] | None:
             from cryptography import x509
             return "sha256", certificate_thumbprints(x509.load_der_x509_certificate(der))[1]
     except (ValueError, TypeError, IndexError):
-        raise _malformed()
+        raise _malformed() from None
     return None
 
 
@@ -120,7 +120,7 @@ def check_assertion(em, request, app, segment: str) -> None:
     try:
         header = jwt.get_unverified_header(assertion)
     except jwt.PyJWTError:
-        raise _malformed()
+        raise _malformed() from None
     thumb = _assertion_thumbprint(header)
     cert = None
     for pem in app.certificates:
@@ -143,9 +143,9 @@ def check_assertion(em, request, app, segment: str) -> None:
                             options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
                                      "verify_iat": False})
     except jwt.InvalidSignatureError:
-        raise OAuthError("invalid_client", 700027, "Client assertion failed signature validation.")
+        raise OAuthError("invalid_client", 700027, "Client assertion failed signature validation.") from None
     except jwt.PyJWTError:
-        raise _malformed()
+        raise _malformed() from None
     accepted = {em.login_url(f"/{t}/oauth2/v2.0/token") for t in (segment, request.segments[0])}
     audiences = claims.get("aud")
     audiences = audiences if isinstance(audiences, list) else [audiences]
@@ -160,7 +160,7 @@ def check_assertion(em, request, app, segment: str) -> None:
         exp = float(claims.get("exp", 0))
         nbf = float(claims.get("nbf", 0))
     except (TypeError, ValueError, OverflowError):
-        raise _malformed()
+        raise _malformed() from None
     now = em.clock.now()
     if exp <= now or nbf > now + 300:          # Entra allows five minutes of clock skew
         raise OAuthError("invalid_client", 700024, "Client assertion is not within its valid time range.")
