@@ -84,7 +84,7 @@ def test_code_from_a_multi_tenant_authority(entra_emulator, make_app, tenant):
 
 
 def test_missing_pkce_verifier(entra_emulator, entra_session, web_app):
-    _flow, response = _flow(web_app, entra_emulator)
+    _, response = _flow(web_app, entra_emulator)
     raw = entra_session.post(TOKEN_URL, data={
         "client_id": WEB_APP_ID, "client_secret": WEB_APP_SECRET, "grant_type": "authorization_code",
         "code": response["code"], "redirect_uri": REDIRECT_URI, "scope": "User.Read openid"})
