@@ -85,14 +85,20 @@ class AppSettings:
 
     @property
     def client_credential(self):
-        if self.emulator_enabled:
+        """The certificate dict or secret msal authenticates with (in emulator mode: the one
+        configured, else the emulator's demo app secret)."""
+        credential = self._get("CLIENT_CERTIFICATE") or self._get("CLIENT_SECRET")
+        if self.emulator_enabled and not credential:
             from .emulator.default_directory import WEB_APP_SECRET
             return WEB_APP_SECRET
-        return self._get("CLIENT_CERTIFICATE") or self._get("CLIENT_SECRET")
+        return credential
 
     @property
     def authority(self) -> str:
-        return f"{self._get('AUTHORITY_HOST').rstrip('/')}/{self._get('TENANT_ID')}"
+        return self.authority_for(None)
+
+    def authority_for(self, tenant: str | None) -> str:
+        return f"{self._get('AUTHORITY_HOST').rstrip('/')}/{tenant or self._get('TENANT_ID')}"
 
     @property
     def multi_tenant(self) -> bool:

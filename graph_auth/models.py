@@ -50,3 +50,22 @@ class TokenCache(models.Model):
 
     def __repr__(self) -> str:                     # never show the encrypted blob either
         return f"<TokenCache user={self.user_id} expires={self.access_token_expires_at}>"
+
+
+class AppTokenCache(models.Model):
+    """msal's token cache of the app itself (client credentials), per client id and tenant,
+    Fernet-encrypted and shared by every process."""
+    key = models.CharField(max_length=200, primary_key=True)
+    data = models.TextField(blank=True, editable=False)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "app token cache"
+
+    def __str__(self) -> str:
+        return f"app tokens {self.key}"
+
+    def __repr__(self) -> str:
+        return f"<AppTokenCache {self.key} expires={self.access_token_expires_at}>"

@@ -46,8 +46,10 @@ def new_cache(serialized: str | None = None) -> msal.SerializableTokenCache:
     return cache
 
 
-def build_app(cache: msal.SerializableTokenCache | None = None) -> msal.ConfidentialClientApplication:
-    """Build the confidential client (cheap after the first: discovery comes from the http cache)."""
+def build_app(cache: msal.SerializableTokenCache | None = None, *,
+              tenant: str | None = None) -> msal.ConfidentialClientApplication:
+    """Build the confidential client (cheap after the first: discovery comes from the http cache).
+    ``tenant`` overrides GRAPH_AUTH['TENANT_ID'] in the authority (app-only tokens need one)."""
     client_id, credential = app_settings.client_id, app_settings.client_credential
     if not client_id or not credential:
         raise GraphAuthConfigError(
@@ -55,7 +57,7 @@ def build_app(cache: msal.SerializableTokenCache | None = None) -> msal.Confiden
             "or the emulator (no CLIENT_ID, with DEBUG on or EMULATOR=True).")
     try:
         return msal.ConfidentialClientApplication(
-            client_id, client_credential=credential, authority=app_settings.authority,
+            client_id, client_credential=credential, authority=app_settings.authority_for(tenant),
             token_cache=cache, http_client=get_session(), http_cache=_http_cache,
             client_capabilities=app_settings.CLIENT_CAPABILITIES or None)
     except RequestException as exc:
@@ -120,17 +122,34 @@ def acquire_silent(cache, account_id: str, scopes, *, force_refresh: bool = Fals
     return result
 
 
+def acquire_for_client(cache, scopes, *, tenant: str) -> dict:
+    """Return an app-only token result for ``scopes`` (``<resource>/.default``) from ``cache`` or
+    the token endpoint (client credentials, with the configured secret or certificate)."""
+    app = build_app(cache, tenant=tenant)
+    try:
+        result = app.acquire_token_for_client(list(scopes))
+    except RequestException as exc:
+        raise IdentityPlatformUnavailable(f"client credentials failed: {type(exc).__name__}") from exc
+    except msal.exceptions.MsalServiceError as exc:
+        raise IdentityPlatformUnavailable(str(exc)) from exc
+    if "error" in result:
+        if result["error"] in UNAVAILABLE_ERRORS:
+            raise IdentityPlatformUnavailable(f"{result['error']}: {result.get('error_codes')}")
+        raise TokenError(result)
+    return result
+
+
 def account_ids(cache) -> list[str]:
     """The home account ids (``<oid>.<tid>``) the cache holds."""
     return [a["home_account_id"] for a in cache.search(msal.TokenCache.CredentialType.ACCOUNT)]
 
 
-def _access_tokens(cache, account_id: str) -> list[dict]:
+def _access_tokens(cache, account_id: str | None) -> list[dict]:
     return list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN,
                              query={"home_account_id": account_id}))
 
 
-def peek(cache, account_id: str, scopes, min_validity: int = AT_MIN_VALIDITY, *,
+def peek(cache, account_id: str | None, scopes, min_validity: int = AT_MIN_VALIDITY, *,
          fallback: bool = False, now: float | None = None) -> tuple[str, int] | None:
     """Return (access token, expires_on) when the cache holds a token for ``scopes`` valid for at
     least ``min_validity`` more seconds (at least msal's 5 minutes, and not past its refresh_on),

@@ -45,9 +45,10 @@ def entra_emulator(entra_directory_data):
 
 def _clear_graph_auth_caches() -> None:
     """Forget what graph_auth cached from the previous test's emulator (discovery, keys)."""
-    from graph_auth import id_tokens, msal_client
+    from graph_auth import app_tokens, id_tokens, msal_client
     msal_client.clear_caches()
     id_tokens.clear_caches()
+    app_tokens.clear_caches()
 
 
 def _fail_on_errors(emulator) -> None:

@@ -1,5 +1,5 @@
-"""Each user's msal token cache in a ``TokenCache`` row: encrypted, locked while refreshing,
-written only when msal changed it."""
+"""msal token caches in database rows: encrypted, locked while refreshing, written only when msal
+changed them. ``TokenStore`` holds one user's cache, ``AppTokenStore`` the app's own."""
 from __future__ import annotations
 
 import contextlib
@@ -9,57 +9,88 @@ from django.db import transaction
 
 from . import crypto, msal_client
 from .app_settings import app_settings
-from .models import TokenCache
+from .models import AppTokenCache, TokenCache
 
 
-class TokenStore:
-    """Load and save one user's token cache.
+def _when(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc) if epoch else None
+
+
+class RowStore:
+    """Load and save the msal cache kept in one row of ``model`` (found by ``lookup``).
 
     ``load()`` reads without a lock (one query): enough to serve a still-fresh access token.
     ``locked()`` opens a transaction holding the row (``SELECT ... FOR UPDATE`` on PostgreSQL; on
     SQLite the IMMEDIATE transaction mode takes the write lock), reads the newest cache and saves
-    it when msal changed it, so two requests of one user never lose a rotated refresh token.
+    it when msal changed it, so concurrent requests never lose a rotated refresh token.
     An exception inside the block rolls back and saves nothing. Data no current key decrypts
-    reads as an empty cache (the user signs in again).
+    reads as an empty cache.
     """
+    model = None
 
-    def __init__(self, user) -> None:
-        self.user = user
+    def __init__(self, **lookup) -> None:
+        self.lookup = lookup
 
     def load(self):
-        """Return the user's cache (an empty one when there is none), with one query."""
-        data = TokenCache.objects.filter(user_id=self.user.pk).values_list("data", flat=True).first()
+        """Return the cache (an empty one when there is none), with one query."""
+        data = self.model.objects.filter(**self.lookup).values_list("data", flat=True).first()
         return msal_client.new_cache(crypto.decrypt(data) if data else None)
 
     @contextlib.contextmanager
     def locked(self):
-        """Yield the user's newest cache while holding its row (created empty when missing: the
-        row is what the lock holds); save it on exit when msal changed it."""
+        """Yield the newest cache while holding its row (created empty when missing: the row is
+        what the lock holds); save it on exit when msal changed it."""
         with transaction.atomic():
-            row, _ = TokenCache.objects.select_for_update().get_or_create(user_id=self.user.pk)
+            row, _ = self.model.objects.select_for_update().get_or_create(**self.lookup)
             cache = msal_client.new_cache(crypto.decrypt(row.data) if row.data else None)
             yield cache
             if cache.has_state_changed:
                 self._write(row, cache)
 
     def replace(self, cache) -> None:
-        """Store ``cache`` as the user's whole cache (after a sign-in)."""
+        """Store ``cache`` as the whole cache (after a sign-in)."""
         with transaction.atomic():
-            row, _ = TokenCache.objects.select_for_update().get_or_create(user_id=self.user.pk)
+            row, _ = self.model.objects.select_for_update().get_or_create(**self.lookup)
             self._write(row, cache)
 
     def delete(self) -> None:
-        """Forget the user's tokens (sign-out, deactivation)."""
-        TokenCache.objects.filter(user_id=self.user.pk).delete()
+        self.model.objects.filter(**self.lookup).delete()
 
-    def _write(self, row: TokenCache, cache) -> None:
+    def _write(self, row, cache) -> None:
+        row.data = crypto.encrypt(cache.serialize())
+        self.describe(row, cache)
+        row.save()
+
+    def describe(self, row, cache) -> None:
+        """Fill the row's readable status columns (never token values)."""
+
+
+class TokenStore(RowStore):
+    """One user's token cache (``TokenCache``); deleted on sign-out and deactivation."""
+    model = TokenCache
+
+    def __init__(self, user) -> None:
+        super().__init__(user_id=user.pk)
+        self.user = user
+
+    def describe(self, row, cache) -> None:
         account_id = next(iter(msal_client.account_ids(cache)), None)
         status = msal_client.token_status(cache, account_id, app_settings.SCOPES,
                                           app_settings.REFRESH_MARGIN) if account_id else {}
-        expires = status.get("expires_at")
-        row.data = crypto.encrypt(cache.serialize())
-        row.access_token_expires_at = (datetime.datetime.fromtimestamp(expires, datetime.timezone.utc)
-                                       if expires else None)
+        row.access_token_expires_at = _when(status.get("expires_at"))
         row.scopes = " ".join(status.get("scopes", []))
         row.has_refresh_token = bool(status.get("has_rt"))
-        row.save()
+
+
+class AppTokenStore(RowStore):
+    """The app's own token cache (``AppTokenCache``) for one tenant: client-credentials tokens
+    shared by every process."""
+    model = AppTokenCache
+
+    def __init__(self, tenant: str) -> None:
+        super().__init__(key=f"{app_settings.client_id}:{tenant}")
+
+    def describe(self, row, cache) -> None:
+        status = msal_client.token_status(cache, None, [], 0)
+        row.access_token_expires_at = _when(status.get("expires_at"))
+        row.scopes = " ".join(status.get("scopes", []))
