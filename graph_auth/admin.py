@@ -1,9 +1,10 @@
 """Admin pages for linked accounts and token status; token values and the encrypted cache are
 never shown. Both are read-only: deleting an account unlinks it (and deletes the user's tokens),
 deleting a token cache makes the site forget the user's tokens."""
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import MicrosoftAccount, TokenCache
+from .models import AppTokenCache, MicrosoftAccount, TokenCache, UserSession
+from .revocation import sign_out_everywhere
 
 
 @admin.register(MicrosoftAccount)
@@ -12,6 +13,19 @@ class MicrosoftAccountAdmin(admin.ModelAdmin):
     search_fields = ("username", "object_id", "tenant_id", "user__username", "user__email")
     fields = ("user", "username", "tenant_id", "object_id", "created_at", "last_login_at")
     readonly_fields = fields
+    actions = ["sign_out_everywhere"]
+
+    @admin.action(description="Sign out everywhere (revoke at Microsoft, delete tokens, end sessions)",
+                  permissions=["delete"])
+    def sign_out_everywhere(self, request, queryset):
+        users = {account.user for account in queryset.select_related("user")}
+        revoked = ended = 0
+        for user in users:
+            result = sign_out_everywhere(user)
+            revoked += result["revoked"]
+            ended += result["sessions_ended"]
+        self.message_user(request, f"Signed {len(users)} user(s) out everywhere: {ended} session(s) "
+                                   f"ended, {revoked} revoked at Microsoft.", messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False
@@ -26,6 +40,37 @@ class TokenCacheAdmin(admin.ModelAdmin):
     fields = ("user", "access_token_expires_at", "has_refresh_token", "scopes", "updated_at")
     readonly_fields = fields
     search_fields = ("user__username", "user__email")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AppTokenCache)
+class AppTokenCacheAdmin(admin.ModelAdmin):
+    list_display = ("key", "access_token_expires_at", "scopes", "updated_at")
+    fields = list_display
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    list_display = ("user", "created_at", "sid")
+    fields = ("user", "session_key_hint", "sid", "created_at")
+    readonly_fields = fields
+    search_fields = ("user__username", "user__email", "sid")
+
+    @admin.display(description="session")
+    def session_key_hint(self, obj):               # never the whole key: it is a credential
+        return f"{obj.session_key[:4]}…"
 
     def has_add_permission(self, request):
         return False

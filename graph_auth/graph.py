@@ -8,6 +8,7 @@ re-acquiring a token with the claims.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import time
@@ -31,11 +32,25 @@ def claims_from_challenge(www_authenticate: str) -> str | None:
     params = dict(_AUTH_PARAM.findall(www_authenticate or ""))
     if params.get("error") != "insufficient_claims" or not params.get("claims"):
         return None
-    raw = params["claims"]
+    raw = params["claims"].replace("-", "+").replace("_", "/")      # base64, or base64url
     try:
-        return base64.b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+        claims = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True).decode("utf-8")
+        is_object = isinstance(json.loads(claims), dict)
     except (ValueError, UnicodeDecodeError):
         return None
+    return claims if is_object else None      # msal json.loads it: only a JSON object will do
+
+
+def _origin(url: str) -> tuple:
+    """(scheme, host, port) of an absolute URL; user info in it never matches an origin."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower())
+    except ValueError:                 # a port that is not a number
+        return ("invalid", url)
+    if parts.username is not None or parts.password is not None:
+        return ("invalid", url)
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
 
 
 def _retry_after(headers, attempt: int) -> float:
@@ -49,12 +64,18 @@ def _retry_after(headers, attempt: int) -> float:
 
 def _error(response) -> GraphRequestError:
     try:
-        error = response.json().get("error") or {}
+        body = response.json()
     except ValueError:
-        error = {}
-    inner = error.get("innerError") or error.get("innererror") or {}
+        body = None
+    # Graph's shape is {"error": {"code", "message", "innerError"}}; proxies and gateways may
+    # answer with anything else (HTML, {"error": "..."}), which must not hide the status.
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    inner = error.get("innerError") or error.get("innererror")
+    inner = inner if isinstance(inner, dict) else {}
     kind = GraphUnauthorized if response.status_code == 401 else GraphRequestError
-    return kind(response.status_code, error.get("code", "unknown"), error.get("message", response.reason or ""),
+    return kind(response.status_code, str(error.get("code") or "unknown"),
+                str(error.get("message") or response.reason or ""),
                 inner.get("request-id") or response.headers.get("request-id"), response)
 
 
@@ -115,11 +136,11 @@ class GraphClient:
 
     # -- the request loop -------------------------------------------------------------------------
     def url(self, path: str) -> str:
-        if path.startswith(("https://", "http://")):
-            root = urlsplit(self.base_url)
-            target = urlsplit(path)
-            if (target.scheme, target.netloc) != (root.scheme, root.netloc):
-                raise ValueError(f"refusing to send a Graph token to {target.netloc!r}")
+        """Return the absolute URL for ``path``; an absolute URL must be on Graph's own origin."""
+        parts = urlsplit(path)
+        if parts.scheme or parts.netloc:
+            if _origin(path) != _origin(self.base_url):
+                raise ValueError(f"refusing to send a Graph token to {parts.netloc or path!r}")
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
@@ -130,7 +151,7 @@ class GraphClient:
                               headers=headers, scopes=scopes)
         if response.status_code == 204 or not response.content:
             return None
-        if "json" in response.headers.get("Content-Type", ""):
+        if "json" in response.headers.get("Content-Type", "").lower():
             return response.json()
         return response.content
 
@@ -148,13 +169,13 @@ class GraphClient:
             status = response.status_code
             if status < 400:
                 return response
-            if status == 401:
+            if status in (401, 403):       # Conditional Access may also challenge with a 403
                 claims = claims_from_challenge(response.headers.get("WWW-Authenticate", ""))
                 if claims and not challenged:
                     challenged = True
                     token = self.token_provider.get_token(scopes, claims_challenge=claims)
                     continue
-                if not claims and not refreshed:
+                if status == 401 and not claims and not refreshed:
                     refreshed = True
                     token = self.token_provider.get_token(scopes, force_refresh=True)
                     continue
@@ -174,39 +195,116 @@ class GraphClient:
     def batch(self, requests: list[dict]) -> list[dict]:
         """Run requests through ``$batch`` (chunks of 20) and return the responses in input order.
 
-        Each request is ``{"method", "url"[, "body", "headers", "id", "dependsOn"]}``. Sub-requests
-        answered 429/503/504 are sent again (honouring their Retry-After) up to GRAPH_MAX_RETRIES
-        times; ``dependsOn`` must stay within one chunk of 20.
+        Each request is ``{"method", "url"[, "body", "headers", "id", "dependsOn"]}``; missing ids
+        are assigned. Requests linked by ``dependsOn`` go into the same chunk (a linked group of
+        more than 20 is a ValueError). Sub-requests answered 429/503/504, and those that failed
+        (424) only because one of them did, are sent again (honouring Retry-After) up to
+        GRAPH_MAX_RETRIES times; after that their throttled responses are returned as they are.
         """
-        items = []
-        for index, item in enumerate(requests):
-            item = dict(item)
-            item.setdefault("id", str(index + 1))
-            if "body" in item:
-                item.setdefault("headers", {"Content-Type": "application/json"})
-            items.append(item)
+        items = _batch_items(requests)
         results: dict[str, dict] = {}
-        for start in range(0, len(items), BATCH_LIMIT):
-            self._run_chunk(items[start:start + BATCH_LIMIT], results)
+        for chunk in _chunks(items):
+            self._run_chunk(chunk, results)
         return [results[item["id"]] for item in items]
 
     def _run_chunk(self, chunk: list[dict], results: dict) -> None:
         pending, attempt = chunk, 0
         while pending:
             answer = self.post("/$batch", json={"requests": pending})
-            retry, wait = [], 0.0
-            for response in answer.get("responses", []):
-                results[response["id"]] = response
-                if response.get("status") in RETRY_STATUSES:
-                    retry.append(response["id"])
-                    wait = max(wait, _retry_after(response.get("headers") or {}, attempt))
-            if not retry or attempt >= self.max_retries or wait > self.max_retry_after:
+            for response in (answer or {}).get("responses", []):
+                results[str(response.get("id"))] = response
+            throttled = {item["id"].lower() for item in pending
+                         if results.get(item["id"], {}).get("status") in RETRY_STATUSES}
+            if not throttled:
                 return
+            wait = max(_retry_after(results[item["id"]].get("headers") or {}, attempt)
+                       for item in pending if item["id"].lower() in throttled)
+            if attempt >= self.max_retries or wait > self.max_retry_after:
+                return
+            resend = _with_failed_dependents(pending, throttled, results)
+            logger.info("%d of %d batched requests throttled; retrying in %.1fs",
+                        len(throttled), len(pending), wait)
             self.sleep(wait)
             attempt += 1
-            # a retried request no longer depends on requests that already succeeded
-            pending = [{k: v for k, v in item.items() if k != "dependsOn"} | (
-                {"dependsOn": [d for d in item["dependsOn"] if d in retry]}
-                if any(d in retry for d in item.get("dependsOn", [])) else {})
-                for item in chunk if item["id"] in retry]
+            pending = [_without_done_deps(item, resend) for item in chunk
+                       if item["id"].lower() in resend]
 
+
+def _without_done_deps(item: dict, resend: set) -> dict:
+    """A re-sent request depends only on requests re-sent with it (the others succeeded)."""
+    deps = [d for d in item.get("dependsOn") or [] if d.lower() in resend]
+    item = {k: v for k, v in item.items() if k != "dependsOn"}
+    return {**item, "dependsOn": deps} if deps else item
+
+
+def _batch_items(requests: list[dict]) -> list[dict]:
+    """Copy the requests with string ids (assigned where missing) and JSON bodies' Content-Type."""
+    taken = {str(r["id"]).lower() for r in requests if r.get("id") is not None}
+    items, seen, counter = [], set(), 0
+    for request in requests:
+        item = dict(request)
+        if item.get("id") is None:
+            counter += 1
+            while str(counter) in taken:
+                counter += 1
+            item["id"] = str(counter)
+        item["id"] = str(item["id"])
+        if item["id"].lower() in seen:
+            raise ValueError(f"duplicate $batch request id {item['id']!r}")
+        seen.add(item["id"].lower())
+        if "dependsOn" in item:
+            item["dependsOn"] = [str(d) for d in item["dependsOn"] or []]
+        if "body" in item:
+            headers = dict(item.get("headers") or {})
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = "application/json"
+            item["headers"] = headers
+        items.append(item)
+    return items
+
+
+def _chunks(items: list[dict]) -> list[list[dict]]:
+    """Split into chunks of at most BATCH_LIMIT, keeping each dependsOn-linked group together."""
+    parent = {item["id"].lower(): item["id"].lower() for item in items}
+
+    def root(key):
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for item in items:
+        for dep in item.get("dependsOn") or []:
+            if dep.lower() in parent:       # an unknown id: Graph answers 400, as it should
+                parent[root(item["id"].lower())] = root(dep.lower())
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(root(item["id"].lower()), []).append(item)
+    chunks: list[list[dict]] = []
+    current: list[dict] = []
+    for group in groups.values():
+        if len(group) > BATCH_LIMIT:
+            raise ValueError(f"{len(group)} $batch requests are linked by dependsOn; Graph takes "
+                             f"at most {BATCH_LIMIT} in one batch")
+        if len(current) + len(group) > BATCH_LIMIT:
+            chunks.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _with_failed_dependents(pending: list[dict], throttled: set, results: dict) -> set:
+    """The throttled ids plus those of requests that failed (424) because one of them did."""
+    resend = set(throttled)
+    grew = True
+    while grew:
+        grew = False
+        for item in pending:
+            key = item["id"].lower()
+            if (key not in resend and results.get(item["id"], {}).get("status") == 424
+                    and any(d.lower() in resend for d in item.get("dependsOn") or [])):
+                resend.add(key)
+                grew = True
+    return resend

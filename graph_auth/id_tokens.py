@@ -16,13 +16,16 @@ from .http import get_session
 logger = logging.getLogger(__name__)
 
 REFETCH_INTERVAL = 10          # an unknown key id refetches the JWKS, at most this often (s)
-_lock = threading.Lock()
-_state: dict = {}              # authority -> {"metadata", "keys", "fetched_at"}
+_lock = threading.Lock()            # guards the two caches below (held briefly, never over I/O)
+_refetch_lock = threading.Lock()    # one unknown-kid refetch at a time
+_metadata: dict = {}           # authority -> its OpenID configuration
+_jwks: dict = {}               # jwks_uri -> {"keys": {kid: public key}, "refetched_at": monotonic}
 
 
 def clear_caches() -> None:
     with _lock:
-        _state.clear()
+        _metadata.clear()
+        _jwks.clear()
 
 
 def _get_json(url: str) -> dict:
@@ -32,46 +35,73 @@ def _get_json(url: str) -> dict:
         raise IdentityPlatformUnavailable(f"GET {url} failed: {type(exc).__name__}") from exc
     if response.status_code != 200:
         raise IdentityPlatformUnavailable(f"GET {url} answered {response.status_code}")
-    return response.json()
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise IdentityPlatformUnavailable(f"GET {url} did not answer with a JSON object")
+    return data
 
 
-def _entry(refresh: bool = False) -> dict:
+def metadata() -> dict:
+    """The authority's OpenID configuration (cached per process and authority)."""
     authority = app_settings.authority
     with _lock:
-        entry = _state.get(authority)
-    if entry is None:
-        metadata = _get_json(f"{authority}/v2.0/.well-known/openid-configuration")
-        entry = {"metadata": metadata, "keys": {}, "fetched_at": 0.0}
-    if refresh or not entry["keys"]:
-        jwks = _get_json(entry["metadata"]["jwks_uri"])
-        entry = {**entry, "keys": {k["kid"]: jwt.PyJWK(k, algorithm="RS256").key
-                                   for k in jwks.get("keys", []) if k.get("kid")},
-                 "fetched_at": time.time()}
-    with _lock:
-        _state[authority] = entry
-    return entry
+        document = _metadata.get(authority)
+    if document is None:
+        document = _get_json(f"{authority}/v2.0/.well-known/openid-configuration")
+        if not all(isinstance(document.get(name), str) for name in ("issuer", "jwks_uri")):
+            raise IdentityPlatformUnavailable(f"the OpenID configuration of {authority} has no "
+                                              "issuer or jwks_uri")
+        with _lock:
+            _metadata[authority] = document
+    return document
+
+
+def _fetch_keys(uri: str) -> dict:
+    """Return the RS256 signing keys a JWKS publishes, by key id (other keys are skipped)."""
+    keys = {}
+    for jwk in _get_json(uri).get("keys") or []:
+        if not isinstance(jwk, dict) or not jwk.get("kid") or jwk.get("use", "sig") != "sig":
+            continue
+        try:
+            keys[jwk["kid"]] = jwt.PyJWK(jwk, algorithm="RS256").key
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            logger.warning("skipping an unusable key (kid %r) in %s", jwk.get("kid"), uri)
+    return keys
 
 
 def _signing_key(kid: str | None):
-    entry = _entry()
-    if kid in entry["keys"]:
-        return entry["keys"][kid]
-    if time.time() - entry["fetched_at"] >= REFETCH_INTERVAL or not entry["fetched_at"]:
-        logger.info("unknown ID-token key id; refetching the JWKS once")
-        entry = _entry(refresh=True)
+    if not kid:
+        raise InvalidIdToken("the ID token header names no signing key ('kid')")
+    uri = metadata()["jwks_uri"]
+    with _lock:
+        entry = _jwks.get(uri)
+    if entry is None:
+        entry = {"keys": _fetch_keys(uri), "refetched_at": None}
+        with _lock:
+            entry = _jwks.setdefault(uri, entry)
+    if kid not in entry["keys"]:
+        # A key rollover the cached JWKS predates: refetch, but at most once per interval, so
+        # tokens with made-up key ids can't make every request fetch the JWKS.
+        with _refetch_lock:
+            with _lock:
+                entry = _jwks.get(uri, entry)
+            last = entry["refetched_at"]
+            if kid not in entry["keys"] and (last is None or time.monotonic() - last >= REFETCH_INTERVAL):
+                logger.info("unknown ID-token key id; refetching the JWKS")
+                entry = {"keys": _fetch_keys(uri), "refetched_at": time.monotonic()}
+                with _lock:
+                    _jwks[uri] = entry
     if kid not in entry["keys"]:
         raise InvalidIdToken("the ID token is signed with a key the tenant does not publish")
     return entry["keys"][kid]
 
 
-def metadata() -> dict:
-    """The authority's OpenID configuration (cached per process)."""
-    return _entry()["metadata"]
-
-
 def expected_issuer(claims: dict) -> str:
-    issuer = _entry()["metadata"]["issuer"]
-    return issuer.replace("{tenantid}", str(claims.get("tid", "")))
+    """The issuer the authority's metadata names ({tenantid} filled in for multi-tenant ones)."""
+    return metadata()["issuer"].replace("{tenantid}", str(claims.get("tid", "")))
 
 
 def validate(id_token: str) -> dict:
@@ -99,7 +129,7 @@ def validate(id_token: str) -> dict:
     except jwt.PyJWTError as exc:
         raise InvalidIdToken(f"invalid ID token: {exc}") from exc
     for name in ("tid", "oid"):
-        if not claims.get(name):
+        if not claims.get(name) or not isinstance(claims[name], str):
             raise InvalidIdToken(f"the ID token has no {name!r} claim")
     if claims["iss"] != expected_issuer(claims):
         raise InvalidIdToken("the ID token was issued by another tenant or authority")

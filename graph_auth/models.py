@@ -69,3 +69,19 @@ class AppTokenCache(models.Model):
 
     def __repr__(self) -> str:
         return f"<AppTokenCache {self.key} expires={self.access_token_expires_at}>"
+
+
+class UserSession(models.Model):
+    """A Django session opened by a Microsoft sign-in, with Entra's session id (``sid``), so that
+    "sign out everywhere" and Entra's front-channel logout can end it."""
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="graph_sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    sid = models.CharField("Entra session id (sid)", max_length=128, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "signed-in session"
+
+    def __str__(self) -> str:
+        return f"session of {self.user} since {self.created_at:%Y-%m-%d %H:%M}"

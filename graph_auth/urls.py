@@ -1,4 +1,5 @@
-"""``path("auth/", include("graph_auth.urls"))`` gives graph_auth:login, :callback and :logout."""
+"""``path("auth/", include("graph_auth.urls"))`` gives graph_auth:login, :callback, :logout,
+:logout_everywhere and :front_channel_logout."""
 from django.urls import path
 
 from . import views
@@ -8,4 +9,6 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("callback", views.CallbackView.as_view(), name="callback"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("logout/everywhere/", views.SignOutEverywhereView.as_view(), name="logout_everywhere"),
+    path("logout/front-channel", views.FrontChannelLogoutView.as_view(), name="front_channel_logout"),
 ]

@@ -72,7 +72,7 @@ def default_directory() -> dict:
                                for path in ("/auth/callback", "/")],
              "front_channel_logout_url": f"{LOCAL_ORIGINS[0]}/auth/logout/front-channel",
              "api_permissions": {"graph": ["User.Read", "Mail.Read", "User.ReadBasic.All"]},
-             "application_permissions": {"graph": ["User.Read.All"]},
+             "application_permissions": {"graph": ["User.Read.All", "User.RevokeSessions.All"]},
              "group_membership_claims": "SecurityGroup",
              "app_roles": [{"value": "Admin", "allowed_member_types": ["User"]},
                            {"value": "Reader", "allowed_member_types": ["User"]}]},

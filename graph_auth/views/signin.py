@@ -1,10 +1,10 @@
-"""Sign-in views: login (start the auth-code flow), callback (finish it), logout (here and at Entra)."""
+"""Sign-in views: login (start the auth-code flow) and callback (finish it), with failure pages."""
 from __future__ import annotations
 
 import logging
 from urllib.parse import urlencode
 
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,14 +14,14 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from . import id_tokens, msal_client
-from . import session as keys
-from .app_settings import app_settings
-from .backends import GraphAuthBackend
-from .exceptions import AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken, TokenError
-from .graph import GraphClient
-from .middleware import REAUTH_KEY
-from .token_store import TokenStore
+from .. import id_tokens, msal_client, revocation
+from .. import session as keys
+from ..app_settings import app_settings
+from ..backends import GraphAuthBackend
+from ..exceptions import AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken, TokenError
+from ..graph import GraphClient
+from ..middleware import REAUTH_KEY
+from ..token_store import TokenStore
 
 logger = logging.getLogger(__name__)
 PROMPTS = ("login", "select_account", "consent")
@@ -136,6 +136,7 @@ class CallbackView(View):
             cache, account_id, app_settings.SCOPES, app_settings.REFRESH_MARGIN))
         request.session[keys.LOGIN_HINT_KEY] = claims.get("login_hint", "")
         request.session[keys.SID_KEY] = claims.get("sid", "")
+        revocation.record_session(request, user, claims.get("sid", ""))
         return HttpResponseRedirect(next_url)
 
 
@@ -147,29 +148,3 @@ class StaticToken:
 
     def get_token(self, scopes=None, **kwargs) -> str:
         return self.token
-
-
-@method_decorator(never_cache, name="dispatch")
-class LogoutView(View):
-    """GET: ask; POST (with CSRF): end the session, delete the tokens, sign out at Entra."""
-    template_name = "graph_auth/logout.html"
-
-    def get(self, request):
-        return render(request, self.template_name)
-
-    def post(self, request):
-        login_hint = request.session.get(keys.LOGIN_HINT_KEY)
-        if request.user.is_authenticated:
-            TokenStore(request.user).delete()
-        logout(request)
-        target = request.build_absolute_uri(app_settings.logout_redirect_url)
-        try:
-            end_session = id_tokens.metadata().get("end_session_endpoint")
-        except IdentityPlatformUnavailable:
-            end_session = None
-        if not end_session:
-            return HttpResponseRedirect(app_settings.logout_redirect_url)
-        params = {"post_logout_redirect_uri": target}
-        if login_hint:
-            params["logout_hint"] = login_hint
-        return HttpResponseRedirect(f"{end_session}?{urlencode(params)}")

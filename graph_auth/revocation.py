@@ -1,0 +1,80 @@
+"""Ending sign-ins: one user everywhere, or the sessions of one Entra session (front-channel logout).
+
+Sessions opened by a Microsoft sign-in are recorded in ``UserSession`` so they can be ended from
+outside the browser that holds them (any server-side session engine: db, cache, cached_db, file).
+"""
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from django.conf import settings
+
+from .app_tokens import app_graph
+from .exceptions import GraphAuthError
+from .models import MicrosoftAccount, UserSession
+from .token_store import TokenStore
+
+logger = logging.getLogger(__name__)
+
+
+def record_session(request, user, sid: str = "") -> None:
+    """Remember the session this sign-in opened (call after ``login()``)."""
+    key = request.session.session_key
+    if key is None:
+        request.session.save()
+        key = request.session.session_key
+    UserSession.objects.update_or_create(session_key=key, defaults={"user": user, "sid": sid or ""})
+
+
+def forget_session(request) -> None:
+    if request.session.session_key:
+        UserSession.objects.filter(session_key=request.session.session_key).delete()
+
+
+def end_sessions(records) -> int:
+    """Delete the Django sessions of ``records`` (a UserSession queryset); return how many."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = list(records.values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    records.delete()
+    return len(keys)
+
+
+def end_entra_session(sid: str) -> int:
+    """Front-channel logout: end the sessions opened in Entra session ``sid``; users left with no
+    session lose their stored tokens too."""
+    if not sid:
+        return 0
+    records = UserSession.objects.filter(sid=sid)
+    users = {r.user for r in records.select_related("user")}
+    ended = end_sessions(records)
+    for user in users:
+        if not UserSession.objects.filter(user=user).exists():
+            TokenStore(user).delete()
+    return ended
+
+
+def revoke_at_entra(user) -> bool:
+    """Ask Graph to revoke the user's refresh tokens and sessions everywhere (app-only
+    ``revokeSignInSessions``; needs the User.RevokeSessions.All application permission)."""
+    revoked = False
+    for account in MicrosoftAccount.objects.filter(user=user):
+        try:
+            app_graph(tenant=account.tenant_id).post(f"/users/{account.object_id}/revokeSignInSessions")
+            revoked = True
+        except GraphAuthError as exc:
+            logger.warning("revokeSignInSessions failed for %s: %s", account, exc)
+    return revoked
+
+
+def sign_out_everywhere(user) -> dict:
+    """Revoke the user's sessions at Entra (when the app may), delete their tokens and end every
+    Django session of theirs. Returns what was done."""
+    revoked = revoke_at_entra(user)
+    TokenStore(user).delete()
+    ended = end_sessions(UserSession.objects.filter(user=user))
+    logger.info("signed user %s out everywhere (revoked at Entra: %s, sessions ended: %s)",
+                user.pk, revoked, ended)
+    return {"revoked": revoked, "sessions_ended": ended}
