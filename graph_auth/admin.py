@@ -13,7 +13,7 @@ class MicrosoftAccountAdmin(admin.ModelAdmin):
     search_fields = ("username", "object_id", "tenant_id", "user__username", "user__email")
     fields = ("user", "username", "tenant_id", "object_id", "created_at", "last_login_at")
     readonly_fields = fields
-    actions = ["sign_out_everywhere"]
+    actions = ("sign_out_everywhere",)
 
     @admin.action(description="Sign out everywhere (revoke at Microsoft, delete tokens, end sessions)",
                   permissions=["delete"])

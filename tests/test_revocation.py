@@ -45,7 +45,8 @@ def test_sign_out_everywhere(entra_emulator, entra_sign_in):
     assert not TokenCache.objects.filter(user=adele).exists()
     assert not UserSession.objects.filter(user=adele).exists()
     # Revoked at Entra too, with the app's own permission: Adele's refresh tokens are dead.
-    (revoke,) = entra_emulator.requests("graph", path=f"/v1.0/users/{entra_emulator.user(ADELE).id}/revokeSignInSessions")
+    path = f"/v1.0/users/{entra_emulator.user(ADELE).id}/revokeSignInSessions"
+    (revoke,) = entra_emulator.requests("graph", path=path)
     assert revoke.status == 200
     assert entra_emulator.user(ADELE).sessions_valid_from > 0
 
