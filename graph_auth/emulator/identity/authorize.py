@@ -227,9 +227,7 @@ def sign_in_programmatically(em, auth_uri: str, user, password: str | None, cons
             return _with_state(pending, OAuthError(
                 "access_denied", 65004, "User declined to consent to access the app.",
                 suberror="cancel").redirect_params())
-        em.grant_consent(user, pending.app.client_id,
-                         issue.requested(em, pending.app, pending.scope_request),
-                         pending.scope_request.resource.app_id)
+        issue.consent(em, user, pending.app, pending.scope_request)
     result = result_params(em, pending)
     result["session_state"] = pending.sid
     return _with_state(pending, result)

@@ -128,9 +128,7 @@ def approve(em, user_code: str, user, consent: bool) -> None:
         grant.declined = True
         return
     if missing:
-        em.grant_consent(user, pending.app.client_id,
-                         issue.requested(em, pending.app, pending.scope_request),
-                         pending.scope_request.resource.app_id)
+        issue.consent(em, user, pending.app, pending.scope_request)
     grant.user_id, grant.sid = user.id, interaction.start_session(em, user).sid
     interaction.note_app(em, grant.sid, pending.app)
 

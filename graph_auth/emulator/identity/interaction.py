@@ -243,9 +243,7 @@ def handle_post(em, request):
         pending.user_id, pending.sid, pending.auth_time = match[1].id, match[0].sid, match[0].auth_time
         return proceed(em, request, pending)
     if action == "consent" and pending.user_id:
-        requested = issue.requested(em, pending.app, pending.scope_request)
-        em.grant_consent(pending.user_id, pending.app.client_id, requested,
-                         pending.scope_request.resource.app_id)
+        issue.consent(em, pending.user_id, pending.app, pending.scope_request)
         pending.consented = True
         return proceed(em, request, pending)
     if action == "decline":

@@ -59,6 +59,20 @@ def requested(em, app: AppRegistration, request: ScopeRequest) -> set[str]:
     return scopes
 
 
+def consent(em, user, app: AppRegistration, request: ScopeRequest) -> None:
+    """Record the user's consent to what ``request`` asks of ``app``. When the resource is an API
+    that lists ``app`` in its knownClientApplications, consent covers the API's own static
+    permissions too (combined consent), so the API can call downstream APIs on-behalf-of the user."""
+    em.grant_consent(user, app.client_id, requested(em, app, request), request.resource.app_id)
+    api = request.resource.app
+    if api is not None and app.client_id in api.known_client_applications:
+        for key in api.api_permissions:
+            resource = GRAPH if key.lower() == "graph" else resource_for(em.directory, key)
+            if resource is not None:
+                em.grant_consent(user, api.client_id, static_permissions(em, api, resource),
+                                 resource.app_id)
+
+
 def missing_consent(em, user: User, app: AppRegistration, request: ScopeRequest) -> list[str]:
     return sorted(requested(em, app, request) - consented(em, user, app, request.resource))
 
