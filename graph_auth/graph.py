@@ -86,7 +86,7 @@ class GraphClient:
     returning an access token (the user's for ``request.graph``, the app's for app-only clients).
     """
 
-    def __init__(self, token_provider, *, session=None, base_url: str | None = None,
+    def __init__(self, token_provider, session=None, base_url: str | None = None,
                  max_retries: int | None = None, max_retry_after: float | None = None,
                  sleep=time.sleep) -> None:
         self.token_provider = token_provider

@@ -70,6 +70,16 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
             "['TENANT_ID'] (a tenant GUID or domain, 'organizations' or 'common').") from exc
 
 
+def build_public_app(cache=None) -> msal.PublicClientApplication:
+    """The same registration as a public client, for the device-code flow (the app registration
+    needs "Allow public client flows")."""
+    build_app()                               # the same configuration checks and discovery
+    return msal.PublicClientApplication(
+        app_settings.client_id, authority=app_settings.authority, token_cache=cache,
+        http_client=get_session(), http_cache=_http_cache,
+        client_capabilities=app_settings.CLIENT_CAPABILITIES or None)
+
+
 def start_flow(scopes, redirect_uri: str, **options) -> dict:
     """Begin an auth-code flow (PKCE, state, nonce); the dict goes into the session."""
     options = {k: v for k, v in options.items() if v}
@@ -120,6 +130,34 @@ def acquire_silent(cache, account_id: str, scopes, *, force_refresh: bool = Fals
             raise IdentityPlatformUnavailable(f"{result['error']}: {result.get('error_codes')}")
         raise TokenError(result)
     return result
+
+
+def start_device_flow(scopes) -> dict:
+    """Begin a device-code sign-in; the dict's ``message`` tells the user where to enter ``user_code``."""
+    try:
+        flow = build_public_app().initiate_device_flow(list(scopes))
+    except RequestException as exc:
+        raise IdentityPlatformUnavailable(f"devicecode request failed: {type(exc).__name__}") from exc
+    if "user_code" not in flow:
+        raise TokenError(flow)
+    return flow
+
+
+def poll_device_flow(flow: dict, cache) -> dict | None:
+    """Poll once: the token result when the user has signed in, None while still pending (msal
+    lengthens ``flow["interval"]`` on slow_down), TokenError when declined, expired or failed."""
+    app = build_public_app(cache)
+    try:
+        result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
+    except RequestException as exc:
+        raise IdentityPlatformUnavailable(f"device-code poll failed: {type(exc).__name__}") from exc
+    except msal.exceptions.MsalServiceError as exc:
+        raise IdentityPlatformUnavailable(str(exc)) from exc
+    if "access_token" in result:
+        return result
+    if result.get("error") in ("authorization_pending", "slow_down"):
+        return None
+    raise TokenError(result)
 
 
 def acquire_for_client(cache, scopes, *, tenant: str) -> dict:

@@ -30,19 +30,30 @@ def classify(error: InteractionRequired) -> str:
 
 
 class UserTokens:
-    """Access tokens of ``request.user``, who signed in through graph_auth."""
+    """Access tokens of a user who signed in through graph_auth: ``UserTokens(request)`` for the
+    request's user (the account comes from the session, which also gets the refresh hint), or
+    ``UserTokens.for_user(user)`` outside a request (management commands, background jobs)."""
 
-    def __init__(self, request) -> None:
+    def __init__(self, request=None, *, user=None, account_id: str | None = None) -> None:
         self.request = request
+        self.user = user if request is None else request.user
+        self._account_id = account_id
+
+    @classmethod
+    def for_user(cls, user) -> UserTokens:
+        account = user.microsoft_accounts.order_by("-last_login_at").first()
+        return cls(user=user, account_id=account.home_account_id if account else None)
 
     @property
     def account_id(self) -> str | None:
+        if self.request is None:
+            return self._account_id
         status = keys.token_status(self.request.session)
         return status.get("account") if status else None
 
     def _require_account(self) -> str:
         account_id = self.account_id
-        if not account_id or not self.request.user.is_authenticated:
+        if not account_id or not self.user.is_authenticated:
             raise InteractionRequired({"error": "no_account",
                                        "error_description": "The user did not sign in with Microsoft."})
         return account_id
@@ -53,7 +64,7 @@ class UserTokens:
         account_id = self._require_account()
         scopes = list(scopes or app_settings.SCOPES)
         if not (claims_challenge or force_refresh):
-            hit = msal_client.peek(TokenStore(self.request.user).load(), account_id, scopes,
+            hit = msal_client.peek(TokenStore(self.user).load(), account_id, scopes,
                                    app_settings.REFRESH_MARGIN)
             if hit:
                 return hit[0]
@@ -65,7 +76,7 @@ class UserTokens:
         the other one saved and makes no refresh grant of its own."""
         account_id = self._require_account()
         scopes = list(scopes or app_settings.SCOPES)
-        user = self.request.user
+        user = self.user
         try:
             with TokenStore(user).locked() as cache:
                 hit = None if (claims_challenge or force_refresh) else msal_client.peek(
@@ -98,7 +109,8 @@ class UserTokens:
             graph_refresh_failed.send(sender=None, user=user, error=exc.error, code=exc.aadsts,
                                       reason=reason)
             raise
-        keys.set_token_status(self.request.session, account_id, status)
+        if self.request is not None:
+            keys.set_token_status(self.request.session, account_id, status)
         if refreshed:
             graph_tokens_refreshed.send(sender=None, user=user)
         return token

@@ -6,6 +6,8 @@ import base64
 import json
 from dataclasses import dataclass, field
 
+import pytest
+
 from graph_auth import msal_client
 from graph_auth.app_settings import app_settings
 from graph_auth.exceptions import InteractionRequired
@@ -111,3 +113,23 @@ def graph_requests(emulator, path: str | None = None, method: str | None = None)
 
 def bearer(logged) -> str:
     return {k.lower(): v for k, v in logged.headers.items()}["authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture
+def adele(entra_emulator) -> MsalTokens:
+    """Adele, signed in; the emulator's log starts empty."""
+    provider = sign_in(entra_emulator, ADELE)
+    entra_emulator.clear_log()
+    return provider
+
+
+@pytest.fixture
+def sleeps() -> list:
+    """The waits of the ``graph`` fixture's client."""
+    return []
+
+
+@pytest.fixture
+def graph(adele, entra_session, sleeps) -> GraphClient:
+    """A GraphClient for Adele on the emulator's session, not sleeping but recording waits."""
+    return client(adele, entra_session, sleeps)

@@ -9,24 +9,7 @@ import pytest
 
 from graph_auth.exceptions import GraphThrottled
 
-from .graph_support import ADELE, client, graph_requests, sign_in
-
-
-@pytest.fixture
-def adele(entra_emulator):
-    provider = sign_in(entra_emulator, ADELE)
-    entra_emulator.clear_log()
-    return provider
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-def graph(adele, entra_session, sleeps):
-    return client(adele, entra_session, sleeps)
+from .graph_support import ADELE, adele, client, graph, graph_requests, sign_in, sleeps
 
 
 @pytest.fixture
@@ -178,7 +161,7 @@ def test_a_request_that_failed_because_its_dependency_was_throttled_is_sent_agai
     entra_emulator.throttle(ADELE, retry_after=1, times=1)          # hits "a", so "b" gets 424
     results = graph.batch([me(id="a"), me(id="b", dependsOn=["a"]), me(id="c")])
     assert [r["status"] for r in results] == [200, 200, 200]
-    first, second = posted(entra_emulator)
+    _, second = posted(entra_emulator)
     assert [i["id"] for i in second] == ["a", "b"]
     assert second[1]["dependsOn"] == ["a"] and sleeps == [1]
 

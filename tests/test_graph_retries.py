@@ -18,31 +18,17 @@ from graph_auth.graph import claims_from_challenge
 from .graph_support import (
     ADELE,
     FixedToken,
+    adele,
     bearer,
     challenge_header,
     client,
+    graph,
     graph_requests,
     sign_in,
+    sleeps,
 )
 
 NBF_CLAIMS = {"access_token": {"nbf": {"essential": True, "value": "1726258122"}}}
-
-
-@pytest.fixture
-def adele(entra_emulator):
-    provider = sign_in(entra_emulator, ADELE)
-    entra_emulator.clear_log()
-    return provider
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-def graph(adele, entra_session, sleeps):
-    return client(adele, entra_session, sleeps)
 
 
 # -- throttling and retries ------------------------------------------------------------------------

@@ -77,6 +77,7 @@ def default_directory() -> dict:
              # The site is also a protected API (for its single-page app), calling Graph on-behalf-of.
              "identifier_uris": [f"api://{WEB_APP_ID}"], "exposed_scopes": ["access_as_user"],
              "access_token_version": 2, "known_client_applications": [SPA_APP_ID],
+             "allow_public_client_flows": True,        # manage.py graph_auth_device_login
              "app_roles": [{"value": "Admin", "allowed_member_types": ["User"]},
                            {"value": "Reader", "allowed_member_types": ["User"]}]},
             {"client_id": API_APP_ID, "tenant": CONTOSO, "display_name": "graph_auth demo API",

@@ -83,6 +83,7 @@ class AppRegistration:
     redirect_uris: list[str] = field(default_factory=list)    # web / public client redirect URIs
     spa_redirect_uris: list[str] = field(default_factory=list)
     public_client: bool = False
+    allow_public_client_flows: bool = False                   # device code / password without a secret
     identifier_uris: list[str] = field(default_factory=list)
     exposed_scopes: list[str] = field(default_factory=list)   # e.g. ["access_as_user"]
     app_roles: list[dict] = field(default_factory=list)       # {"value", "allowed_member_types"}

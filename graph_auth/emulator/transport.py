@@ -145,8 +145,9 @@ def mount_emulator(session: requests.Session, target, *, resolve: bool = False,
 
 
 class RemoteAdapter(HTTPAdapter):
-    """Send Entra/Graph requests to an emulator served over HTTP (``python -m graph_auth.emulator``),
-    keeping the production URL's host in the Host header so the emulator routes them the same way."""
+    """Send Entra/Graph requests to an emulator served over HTTP (``python -m graph_auth.emulator``,
+    or a Django site's ``/_emulator/`` mount), naming the production host in ``X-Emulated-Host``
+    so the emulator routes them as if they had reached that host."""
 
     def __init__(self, base_url: str, timeout=None) -> None:
         super().__init__(pool_maxsize=64)
@@ -154,7 +155,7 @@ class RemoteAdapter(HTTPAdapter):
 
     def send(self, request, **kwargs):
         parts = urlsplit(request.url)
-        request.headers["Host"] = parts.netloc
+        request.headers["X-Emulated-Host"] = parts.netloc
         request.url = f"{self.base_url}{parts.path}" + (f"?{parts.query}" if parts.query else "")
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout

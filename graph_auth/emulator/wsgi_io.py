@@ -23,7 +23,10 @@ class Request:
     def __init__(self, environ: dict) -> None:
         self.environ = environ
         self.method = environ.get("REQUEST_METHOD", "GET").upper()
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        # A remote transport names the production host it stands for (the Host header stays the
+        # emulator server's, so a Django site serving the emulator accepts it).
+        host = (environ.get("HTTP_X_EMULATED_HOST") or environ.get("HTTP_HOST")
+                or environ.get("SERVER_NAME", ""))
         self.host = host.split(":")[0].lower()
         self.script_name = environ.get("SCRIPT_NAME", "").rstrip("/")
         raw_path = environ.get("PATH_INFO", "/")

@@ -23,6 +23,7 @@ GRANTS = {
     JWT_BEARER: grants.on_behalf_of,
 }
 CONFIDENTIAL_ONLY = {"client_credentials", JWT_BEARER}
+PUBLIC_CLIENT_FLOWS = {DEVICE_CODE, "password"}     # allowed without credentials when the app says so
 
 
 def missing(name: str) -> OAuthError:
@@ -41,13 +42,18 @@ def handle(em, request) -> Response:
         raise OAuthError("unsupported_grant_type", 70003,
                          f"The app requested an unsupported grant type '{grant_type}'.")
     app, client_auth = authenticate_client(em, request, segment, tenant,
-                                           confidential_only=grant_type in CONFIDENTIAL_ONLY)
+                                           confidential_only=grant_type in CONFIDENTIAL_ONLY,
+                                           public_flow=grant_type in PUBLIC_CLIENT_FLOWS)
     body = grant(em, request, form, app=app, segment=segment, tenant=tenant, client_auth=client_auth)
     return Response.json(body, headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
 
 
-def authenticate_client(em, request, segment: str, tenant, *, confidential_only: bool):
-    """Return (app registration, appidacr) or raise: "0" public, "1" secret, "2" certificate."""
+def authenticate_client(em, request, segment: str, tenant, *, confidential_only: bool,
+                        public_flow: bool = False):
+    """Return (app registration, appidacr) or raise: "0" public, "1" secret, "2" certificate.
+
+    A confidential app with "Allow public client flows" (``allow_public_client_flows``) may use
+    the device-code and password grants without credentials, as a public client would."""
     form = request.form
     basic = request.basic_auth()
     client_id = form.get("client_id") or (basic[0] if basic else "")
@@ -64,7 +70,9 @@ def authenticate_client(em, request, segment: str, tenant, *, confidential_only:
             "authentication request to the wrong tenant.")
     secret = form.get("client_secret") or (basic[1] if basic else None)
     assertion = form.get("client_assertion")
-    if app.public_client and not confidential_only:
+    public = app.public_client or (public_flow and app.allow_public_client_flows
+                                   and not (secret or assertion))
+    if public and not confidential_only:
         if secret or assertion:
             raise OAuthError("invalid_client", 700025,
                              "Client is public so neither 'client_assertion' nor 'client_secret' "
