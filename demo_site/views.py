@@ -1,10 +1,12 @@
 """The demo's pages: each reads the signed-in user's data from Microsoft Graph via request.graph."""
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse
 from django.shortcuts import render
 
 from graph_auth.app_settings import app_settings
+from graph_auth.app_tokens import app_graph
 from graph_auth.exceptions import GraphRequestError
 
 PAGE_SIZE = 10
@@ -61,3 +63,31 @@ def people(request):
     users, next_link = _page(request, "/users", {"$top": PAGE_SIZE,
                                                   "$select": "displayName,mail,jobTitle,id"})
     return render(request, "demo/people.html", {"people": users, "next_link": next_link})
+
+
+@staff_member_required
+def staff_users(request):
+    """Staff only: the users of the staff member's tenant, read with the app's own permission
+    (client credentials), not the staff member's."""
+    account = request.user.microsoft_accounts.order_by("-last_login_at").first()
+    tenant = account.tenant_id if account else None
+    people = list(app_graph(tenant=tenant).iterate("/users", params={
+        "$select": "displayName,userPrincipalName,accountEnabled", "$top": 50}))
+    return render(request, "demo/staff_users.html", {"people": people, "tenant": tenant})
+
+
+def spa(request):
+    """A single-page app in plain JavaScript: code + PKCE as a public client, then our API."""
+    from django.conf import settings
+    tenant = app_settings.TENANT_ID
+    if app_settings.emulator_enabled:
+        from graph_auth.emulator.default_directory import SPA_APP_ID
+        from graph_auth.emulator.mount import browser_url
+        base, client_id = f"{browser_url()}/{tenant}", SPA_APP_ID
+    else:
+        base = f"{app_settings.AUTHORITY_HOST.rstrip('/')}/{tenant}"
+        client_id = getattr(settings, "SPA_CLIENT_ID", None)
+    config = {"authorize": f"{base}/oauth2/v2.0/authorize", "token": f"{base}/oauth2/v2.0/token",
+              "clientId": client_id, "scope": f"api://{app_settings.client_id}/access_as_user",
+              "api": "/api/me"}
+    return render(request, "demo/spa.html", {"config": config})

@@ -43,6 +43,10 @@ DEFAULTS = {
     "REFRESH_MARGIN": 300,                # refresh access tokens this many seconds before expiry
     "CACHE_ENCRYPTION_KEYS": None,        # Fernet keys, newest first; default: derived from SECRET_KEY
 
+    # Protected APIs (bearer tokens for this app's own API) and on-behalf-of
+    "API_AUDIENCES": None,                # accepted "aud" values; default: client id and api://<client id>
+    "OBO_SCOPES": ["User.Read"],          # what request.graph asks for on behalf of an API caller
+
     # Graph client
     "GRAPH_MAX_RETRIES": 3,               # retries on 429 / 503 / 504
     "GRAPH_MAX_RETRY_AFTER": 30,          # longest Retry-After (seconds) worth waiting for

@@ -137,3 +137,7 @@ def validate(id_token: str) -> dict:
     if allowed and claims["tid"] not in allowed:
         raise InvalidIdToken(f"tenant {claims['tid']} is not in GRAPH_AUTH['ALLOWED_TENANTS']")
     return claims
+
+
+# Used by graph_auth.api to check bearer tokens against the same JWKS cache.
+signing_key = _signing_key

@@ -177,6 +177,25 @@ def acquire_for_client(cache, scopes, *, tenant: str) -> dict:
     return result
 
 
+def acquire_on_behalf_of(cache, assertion: str, scopes, *, claims_challenge: str | None = None) -> dict:
+    """Exchange an API caller's access token for a token to a downstream API (jwt-bearer OBO);
+    the tokens land in ``cache`` under the caller's account."""
+    app = build_app(cache)
+    try:
+        result = app.acquire_token_on_behalf_of(assertion, list(scopes), claims_challenge=claims_challenge)
+    except RequestException as exc:
+        raise IdentityPlatformUnavailable(f"on-behalf-of failed: {type(exc).__name__}") from exc
+    except msal.exceptions.MsalServiceError as exc:
+        raise IdentityPlatformUnavailable(str(exc)) from exc
+    if "error" in result:
+        if result["error"] in INTERACTIVE_ERRORS:
+            raise InteractionRequired(result, scopes=scopes, claims=result.get("claims"))
+        if result["error"] in UNAVAILABLE_ERRORS:
+            raise IdentityPlatformUnavailable(f"{result['error']}: {result.get('error_codes')}")
+        raise TokenError(result)
+    return result
+
+
 def account_ids(cache) -> list[str]:
     """The home account ids (``<oid>.<tid>``) the cache holds."""
     return [a["home_account_id"] for a in cache.search(msal.TokenCache.CredentialType.ACCOUNT)]

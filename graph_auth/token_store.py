@@ -83,12 +83,17 @@ class TokenStore(RowStore):
 
 
 class AppTokenStore(RowStore):
-    """The app's own token cache (``AppTokenCache``) for one tenant: client-credentials tokens
-    shared by every process."""
+    """A token cache of the app's own (``AppTokenCache``), shared by every process: client-credentials
+    tokens per tenant (``AppTokenStore(tenant)``), or on-behalf-of tokens per API caller
+    (``AppTokenStore.for_caller(tid, oid)``)."""
     model = AppTokenCache
 
-    def __init__(self, tenant: str) -> None:
-        super().__init__(key=f"{app_settings.client_id}:{tenant}")
+    def __init__(self, tenant: str | None = None, *, key: str | None = None) -> None:
+        super().__init__(key=key or f"{app_settings.client_id}:{tenant}")
+
+    @classmethod
+    def for_caller(cls, tenant_id: str, object_id: str) -> AppTokenStore:
+        return cls(key=f"obo:{app_settings.client_id}:{tenant_id}:{object_id}")
 
     def describe(self, row, cache) -> None:
         status = msal_client.token_status(cache, None, [], 0)

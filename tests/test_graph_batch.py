@@ -104,9 +104,6 @@ def test_the_longest_retry_after_of_a_chunk_is_waited(graph, entra_emulator, sle
 
 
 def test_throttling_in_later_chunks_is_retried_per_chunk(graph, entra_emulator, sleeps):
-    results = graph.batch([me() for _ in range(20)])
-    assert all(r["status"] == 200 for r in results)
-    entra_emulator.clear_log()
     entra_emulator.fail_next("graph:/v1.0/me", 429, headers={"Retry-After": "2"}, times=1,
                              match=lambda r: r.query.get("n") == "41")
     results = graph.batch([{"method": "GET", "url": f"/me?n={n}"} for n in range(1, 46)])

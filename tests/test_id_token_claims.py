@@ -94,11 +94,9 @@ def test_a_tid_that_does_not_match_the_issuer(claims, entra_emulator):
 
 
 @pytest.mark.parametrize("name", ["tid", "oid"])
-@pytest.mark.parametrize("value", [None, "", 42])
+@pytest.mark.parametrize("value", [None, "", 42])                  # None: left out
 def test_tid_and_oid_are_required(claims, entra_emulator, name, value):
-    forged = forge(entra_emulator, {**claims, name: value} if value is not None else claims,
-                   **({name: None} if value is None else {}))
-    rejected(forged, f"has no '{name}' claim")
+    rejected(forge(entra_emulator, claims, **{name: value}), f"has no '{name}' claim")
 
 
 @pytest.mark.parametrize("name", ["exp", "iat", "iss", "aud", "sub"])

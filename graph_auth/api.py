@@ -1,0 +1,210 @@
+"""Protected APIs: views that accept ``Authorization: Bearer <token>`` issued for this app's own API,
+and call Graph on behalf of the caller (OBO).
+
+    @api_view(scopes=["access_as_user"])         # delegated tokens need one of these scopes
+    def me(request):
+        return JsonResponse(request.graph.get("/me"))
+
+    @api_view(roles=["Reports.Read"])            # app-only tokens need one of these app roles
+    def report(request): ...
+
+Checked: RS256 signature against the tenant's JWKS, issuer (v1 or v2 form; the configured tenant,
+or any tenant in ALLOWED_TENANTS for multi-tenant apps), audience (API_AUDIENCES: the client id and
+``api://<client id>`` by default), expiry, and scopes (``scp``) or app roles (``roles``). Failures are
+401/403 JSON answers with a ``WWW-Authenticate`` header (RFC 6750).
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+
+import jwt
+from django.http import JsonResponse
+from django.utils.functional import SimpleLazyObject
+from django.views.decorators.csrf import csrf_exempt
+
+from . import id_tokens, msal_client
+from .app_settings import app_settings
+from .exceptions import (
+    GraphAuthError,
+    GraphRequestError,
+    IdentityPlatformUnavailable,
+    InteractionRequired,
+    InvalidIdToken,
+)
+from .graph import GraphClient
+from .token_store import AppTokenStore
+
+logger = logging.getLogger(__name__)
+
+
+class BearerError(Exception):
+    """Why a bearer token was refused: an HTTP status and an RFC 6750 error code."""
+
+    def __init__(self, status: int, error: str | None, description: str, scope: str | None = None,
+                 claims: str | None = None) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description, self.scope, self.claims = status, error, description, scope, claims
+
+    def response(self) -> JsonResponse:
+        params = ['realm=""']
+        if self.error:
+            params += [f'error="{self.error}"', f'error_description="{self.description}"']
+        if self.scope:
+            params.append(f'scope="{self.scope}"')
+        if self.claims:
+            params.append(f'claims="{base64.b64encode(self.claims.encode()).decode()}"')
+        body = {"error": self.error or "unauthorized", "error_description": self.description}
+        if self.claims:
+            body["claims"] = self.claims
+        response = JsonResponse(body, status=self.status)
+        response["WWW-Authenticate"] = "Bearer " + ", ".join(params)
+        return response
+
+
+def bearer_token(request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise BearerError(401, None, "This API needs an Authorization: Bearer token.")
+    return token.strip()
+
+
+def _audiences() -> list[str]:
+    client_id = app_settings.client_id
+    return list(app_settings.API_AUDIENCES or [client_id, f"api://{client_id}"])
+
+
+def validate_access_token(token: str) -> dict:
+    """Return the claims of an access token issued for this API, or raise BearerError (401)."""
+    def invalid(text):
+        return BearerError(401, "invalid_token", text)
+
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise invalid("The token is not a JWT.") from None
+    if header.get("alg") != "RS256":
+        raise invalid("The token is not signed with RS256.")
+    try:
+        key = id_tokens.signing_key(header.get("kid"))
+    except InvalidIdToken:
+        raise invalid("The token is signed with an unknown key.") from None
+    try:
+        claims = jwt.decode(token, key, algorithms=["RS256"], audience=_audiences(),
+                            leeway=app_settings.ID_TOKEN_LEEWAY,
+                            options={"require": ["exp", "iss", "aud", "tid"]})
+    except jwt.ExpiredSignatureError:
+        raise invalid("The token has expired.") from None
+    except jwt.InvalidAudienceError:
+        raise invalid("The token was issued for another audience.") from None
+    except jwt.PyJWTError as exc:
+        raise invalid(f"The token is not valid: {exc}") from None
+    v2 = id_tokens.expected_issuer(claims)
+    tenant_guid = v2.rstrip("/").split("/")[-2]
+    if claims["iss"] not in (v2, f"https://sts.windows.net/{tenant_guid}/"):
+        raise invalid("The token was issued by another tenant or authority.")
+    allowed = app_settings.ALLOWED_TENANTS
+    if allowed and claims["tid"] not in allowed:
+        raise invalid("The token's tenant is not allowed to use this API.")
+    return claims
+
+
+def check_permissions(claims: dict, scopes=None, roles=None) -> None:
+    """Delegated tokens need one of ``scopes``; app-only tokens one of ``roles`` (403 otherwise)."""
+    delegated = "scp" in claims and claims.get("idtyp") != "app"
+    if delegated:
+        if not scopes or not set(scopes) & set(claims["scp"].split()):
+            raise BearerError(403, "insufficient_scope",
+                              "The token lacks the scope this API needs." if scopes else
+                              "This API does not accept delegated (user) tokens.",
+                              scope=" ".join(scopes or []))
+    elif not roles or not set(roles) & set(claims.get("roles") or []):
+        raise BearerError(403, "insufficient_scope",
+                          "The token lacks the app role this API needs." if roles else
+                          "This API does not accept app-only tokens.")
+
+
+class OnBehalfOf:
+    """Token provider for Graph on behalf of an API caller: the caller's downstream tokens are
+    cached per caller (tid, oid) and refreshed with their refresh token; a new OBO exchange is
+    made only when the cache can't serve."""
+
+    def __init__(self, assertion: str, claims: dict) -> None:
+        self.assertion = assertion
+        self.account_id = f"{claims['oid']}.{claims['tid']}"
+        self.store = AppTokenStore.for_caller(claims["tid"], claims["oid"])
+
+    def get_token(self, scopes=None, *, claims_challenge=None, force_refresh: bool = False) -> str:
+        scopes = list(scopes or app_settings.OBO_SCOPES)
+        margin = app_settings.REFRESH_MARGIN
+        if not (claims_challenge or force_refresh):
+            hit = msal_client.peek(self.store.load(), self.account_id, scopes, margin)
+            if hit:
+                return hit[0]
+        with self.store.locked() as cache:
+            hit = None if (claims_challenge or force_refresh) else msal_client.peek(
+                cache, self.account_id, scopes, margin)
+            if hit:
+                return hit[0]
+            if self.account_id in msal_client.account_ids(cache) and not claims_challenge:
+                try:
+                    return msal_client.acquire_silent(cache, self.account_id, scopes,
+                                                      force_refresh=True)["access_token"]
+                except InteractionRequired:
+                    pass              # the cached refresh token is dead: exchange the assertion again
+            try:
+                return msal_client.acquire_on_behalf_of(cache, self.assertion, scopes,
+                                                        claims_challenge=claims_challenge)["access_token"]
+            except InteractionRequired as exc:
+                if claims_challenge and not exc.claims:      # pass Graph's challenge on to the caller
+                    exc.claims = claims_challenge
+                raise
+
+
+def api_view(view=None, *, scopes=None, roles=None):
+    """Protect a function view with bearer tokens for this API (see the module docstring).
+
+    Inside the view ``request.api_claims`` holds the token's claims and, for delegated tokens,
+    ``request.graph`` calls Graph on behalf of the caller.
+    """
+    def decorate(func):
+        @csrf_exempt
+        @functools.wraps(func)
+        def wrapper(request, *args, **kwargs):
+            try:
+                token = bearer_token(request)
+                claims = validate_access_token(token)
+                check_permissions(claims, scopes, roles)
+            except BearerError as exc:
+                return exc.response()
+            except IdentityPlatformUnavailable:
+                return JsonResponse({"error": "temporarily_unavailable"}, status=503)
+            request.api_claims = claims
+            request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))
+                             if "scp" in claims else None)
+            try:
+                return func(request, *args, **kwargs)
+            except InteractionRequired as exc:
+                return obo_failure(exc).response()
+            except GraphRequestError as exc:
+                return JsonResponse({"error": "graph_error", "status": exc.status_code, "code": exc.code,
+                                     "request_id": exc.request_id}, status=502)
+            except GraphAuthError as exc:
+                logger.warning("downstream call failed: %s", exc)
+                return JsonResponse({"error": "downstream_error"}, status=502)
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
+def obo_failure(exc: InteractionRequired) -> BearerError:
+    """What the API tells its caller when Graph can't be had on their behalf without interaction
+    (consent missing, a Conditional Access or CAE claims challenge, a revoked session)."""
+    if exc.error == "consent_required" or exc.suberror == "consent_required" or 65001 in exc.codes:
+        return BearerError(403, "consent_required", "The user has not consented to what this API "
+                                                    "needs from Microsoft Graph.")
+    return BearerError(401, "invalid_token" if not exc.claims else "insufficient_claims",
+                       "A new sign-in is needed (the session was revoked, or Conditional Access "
+                       "asks for more).", claims=exc.claims)

@@ -1,0 +1,172 @@
+"""Protected APIs: bearer tokens for this app's own API, and Graph on behalf of the caller."""
+import base64
+import hashlib
+import json
+import secrets
+from urllib.parse import urlencode
+
+import pytest
+from django.test import override_settings
+
+from graph_auth.emulator.default_directory import (
+    CONTOSO_ID,
+    DAEMON_APP_ID,
+    DAEMON_APP_SECRET,
+    FABRIKAM_ID,
+    SPA_APP_ID,
+    WEB_APP_ID,
+)
+from graph_auth.models import AppTokenCache
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.api_urls")]
+API_SCOPE = f"api://{WEB_APP_ID}/access_as_user"
+ADELE = "adele@contoso.onmicrosoft.com"
+LOGIN = "https://login.microsoftonline.com"
+
+
+def spa_token(emulator, session, user=ADELE, scope=API_SCOPE, tenant="organizations") -> str:
+    """What the demo's single-page app does: code + PKCE as a public client, redeemed cross-origin."""
+    verifier = secrets.token_urlsafe(32)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    params = {"client_id": SPA_APP_ID, "response_type": "code", "redirect_uri": "http://localhost:8000/spa/",
+              "scope": f"{scope} openid profile offline_access", "state": "s", "response_mode": "fragment",
+              "code_challenge": challenge, "code_challenge_method": "S256"}
+    result = emulator.sign_in(f"{LOGIN}/{tenant}/oauth2/v2.0/authorize?{urlencode(params)}", user)
+    response = session.post(f"{LOGIN}/{tenant}/oauth2/v2.0/token", headers={"Origin": "http://localhost:8000"},
+                            data={"client_id": SPA_APP_ID, "grant_type": "authorization_code",
+                                  "code": result["code"], "redirect_uri": params["redirect_uri"],
+                                  "code_verifier": verifier, "scope": scope})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+@pytest.fixture
+def daemon_token(entra_session):
+    """An app-only token for this site's API, from the daemon app (client credentials)."""
+    import msal
+
+    def get():
+        app = msal.ConfidentialClientApplication(
+            DAEMON_APP_ID, client_credential=DAEMON_APP_SECRET, authority=f"{LOGIN}/{CONTOSO_ID}",
+            http_client=entra_session, http_cache={})
+        return app.acquire_token_for_client([f"api://{WEB_APP_ID}/.default"])["access_token"]
+    return get
+
+
+def call(client, url, token=None, **headers):
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    response = client.get(url, **headers)
+    return response.status_code, json.loads(response.content), response.get("WWW-Authenticate", "")
+
+
+def test_api_calls_graph_on_behalf_of_the_caller(client, entra_emulator, entra_session):
+    token = spa_token(entra_emulator, entra_session)
+    status, body, _ = call(client, "/api/me", token)
+    assert status == 200 and body == {"displayName": "Adele Vance", "mail": ADELE,
+                                      "jobTitle": "Product Manager", "via": "on-behalf-of",
+                                      "caller": SPA_APP_ID}
+    (obo,) = entra_emulator.requests("token", grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer")
+    assert obo.form["client_id"] == WEB_APP_ID and obo.form["requested_token_use"] == "on_behalf_of"
+    assert AppTokenCache.objects.get().key.startswith(f"obo:{WEB_APP_ID}:{CONTOSO_ID}:")
+
+
+def test_obo_tokens_are_cached_per_caller(client, entra_emulator, entra_session):
+    adele, lee = spa_token(entra_emulator, entra_session), spa_token(entra_emulator, entra_session,
+                                                                    "lee@contoso.onmicrosoft.com")
+    for token in (adele, adele, lee, adele, lee):
+        assert call(client, "/api/me", token)[0] == 200
+    grants = entra_emulator.requests("token", grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer")
+    assert len(grants) == 2 and AppTokenCache.objects.count() == 2
+
+
+def test_missing_or_malformed_token(client, entra_emulator):
+    status, body, challenge = call(client, "/api/me")
+    assert status == 401 and challenge == 'Bearer realm=""' and body["error"] == "unauthorized"
+    status, body, challenge = call(client, "/api/me", "not-a-jwt")
+    assert status == 401 and body["error"] == "invalid_token" and 'error="invalid_token"' in challenge
+
+
+def test_token_for_another_audience(client, entra_emulator, entra_session, entra_sign_in):
+    graph_token = spa_token(entra_emulator, entra_session, scope="User.Read")    # a token for Graph
+    status, body, _ = call(client, "/api/me", graph_token)
+    assert status == 401 and "another audience" in body["error_description"]
+
+
+def test_expired_token(client, entra_emulator, entra_session):
+    entra_emulator.settings.access_token_lifetime = -600
+    status, body, _ = call(client, "/api/me", spa_token(entra_emulator, entra_session))
+    assert status == 401 and "expired" in body["error_description"]
+
+
+def test_forged_token(client, entra_emulator, entra_session):
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    claims = jwt.decode(spa_token(entra_emulator, entra_session), options={"verify_signature": False})
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(claims, key, algorithm="RS256", headers={"kid": entra_emulator.keys.active.kid})
+    status, body, _ = call(client, "/api/me", forged)
+    assert status == 401 and body["error"] == "invalid_token"
+
+
+def test_wrong_tenant(client, entra_emulator, entra_session):
+    fabrice = spa_token(entra_emulator, entra_session, "fabrice@fabrikam.onmicrosoft.com")
+    assert call(client, "/api/me", fabrice)[0] == 200                      # multi-tenant: any tenant
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "ALLOWED_TENANTS": [CONTOSO_ID]}):
+        status, body, _ = call(client, "/api/me", fabrice)
+    assert status == 401 and "not allowed" in body["error_description"]
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "TENANT_ID": CONTOSO_ID}):   # single tenant
+        status, body, _ = call(client, "/api/me", fabrice)
+    assert status == 401 and "another tenant" in body["error_description"]
+
+
+def test_missing_scope_and_app_only_tokens(client, entra_emulator, entra_session, daemon_token):
+    app_token = daemon_token()
+    status, body, challenge = call(client, "/api/me", app_token)
+    assert status == 403 and body["error"] == "insufficient_scope" and "app-only" in body["error_description"]
+    delegated = spa_token(entra_emulator, entra_session)
+    status, body, challenge = call(client, "/report", delegated)            # roles only
+    assert status == 403 and "delegated" in body["error_description"]
+
+
+def test_app_roles_for_app_only_callers(client, entra_emulator, entra_directory, daemon_token):
+    entra_directory.apps[DAEMON_APP_ID].application_permissions[f"api://{WEB_APP_ID}"] = ["Reports.Read"]
+    token = daemon_token()
+    assert call(client, "/report", token)[:2] == (200, {"caller": DAEMON_APP_ID, "graph": False})
+    assert call(client, "/either", token)[:2] == (200, {"delegated": False})
+
+
+def test_obo_for_a_revoked_user(client, entra_emulator, entra_session):
+    token = spa_token(entra_emulator, entra_session)
+    assert call(client, "/api/me", token)[0] == 200
+    entra_emulator.revoke_sessions(ADELE)
+    status, body, challenge = call(client, "/api/me", token)      # CAE challenge, then OBO refused
+    assert status == 401 and body["error"] == "insufficient_claims"
+    assert 'error="insufficient_claims"' in challenge and json.loads(body["claims"])["access_token"]["nbf"]
+
+
+def test_obo_without_the_users_consent(client, entra_emulator, entra_directory, entra_session):
+    entra_directory.apps[WEB_APP_ID].known_client_applications = []     # no combined consent
+    status, body, _ = call(client, "/api/me", spa_token(entra_emulator, entra_session))
+    assert status == 403 and body["error"] == "consent_required"
+
+
+def test_identity_platform_down_during_obo(client, entra_emulator, entra_session):
+    token = spa_token(entra_emulator, entra_session)
+    entra_emulator.fail_next("token", 503, times=None)
+    status, body, _ = call(client, "/api/me", token)
+    assert status == 502 and body["error"] == "downstream_error"
+
+
+def test_drf_view(client, entra_emulator, entra_session, entra_sign_in):
+    pytest.importorskip("rest_framework")
+    token = spa_token(entra_emulator, entra_session)
+    status, body, _ = call(client, "/api/drf/me", token)
+    assert status == 200 and body == {"displayName": "Adele Vance", "mail": ADELE, "user": ADELE}
+    entra_sign_in(client, ADELE)                                  # now Adele has a user on the site
+    status, body, _ = call(client, "/api/drf/me", token)
+    assert status == 200 and body["user"] == entra_emulator.user(ADELE).id
+    status, body, challenge = call(client, "/api/drf/me", "garbage")
+    assert status == 401 and challenge == 'Bearer realm=""'
+    graph_token = spa_token(entra_emulator, entra_session, scope="User.Read")
+    assert call(client, "/api/drf/me", graph_token)[0] == 401
