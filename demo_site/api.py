@@ -20,9 +20,9 @@ try:                                   # the same API with Django REST framework
     from graph_auth.drf import GraphBearerAuthentication, HasScopeOrRole
 
     class MeView(APIView):
-        authentication_classes = [GraphBearerAuthentication]
-        permission_classes = [HasScopeOrRole]
-        required_scopes = ["access_as_user"]
+        authentication_classes = (GraphBearerAuthentication,)
+        permission_classes = (HasScopeOrRole,)
+        required_scopes = ("access_as_user",)
 
         def get(self, request):
             me = request.graph.get("/me", params={"$select": "displayName,mail"})

@@ -124,8 +124,9 @@ def test_missing_scope_and_app_only_tokens(client, entra_emulator, entra_session
     app_token = daemon_token()
     status, body, challenge = call(client, "/api/me", app_token)
     assert status == 403 and body["error"] == "insufficient_scope" and "app-only" in body["error_description"]
+    assert 'error="insufficient_scope"' in challenge
     delegated = spa_token(entra_emulator, entra_session)
-    status, body, challenge = call(client, "/report", delegated)            # roles only
+    status, body, _ = call(client, "/report", delegated)            # roles only
     assert status == 403 and "delegated" in body["error_description"]
 
 
