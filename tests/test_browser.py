@@ -4,6 +4,8 @@ import shutil
 
 import pytest
 
+from graph_auth.emulator.default_directory import WEB_APP_ID
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,3 +70,24 @@ def test_sign_in_see_profile_and_sign_out(page, live_server, entra_emulator):
     # Signed out of the site too: the profile asks for sign-in again.
     page.goto(f"{live_server.url}/profile/")
     assert "/_emulator/" in page.url or "/auth/login" in page.url
+
+
+def test_single_page_app_calls_the_api_which_calls_graph_on_behalf_of_the_user(page, live_server, entra_emulator):
+    page.goto(f"{live_server.url}/spa/")
+    page.click("#spa-sign-in")
+    page.wait_for_selector("#signin")                       # the emulator's sign-in page
+    page.fill("#username", "adele@contoso.onmicrosoft.com")
+    page.fill("#password", "Passw0rd!")
+    page.click("#submit")
+    page.wait_for_selector("#permissions")
+    assert f"api://{WEB_APP_ID}/access_as_user" in page.inner_text("#permissions")
+    page.click("#accept")
+    page.wait_for_function("document.getElementById('spa-status').textContent.startsWith('Signed in')")
+    assert "#" not in page.url and "code=" not in page.url   # the code does not linger in the URL
+    page.click("#spa-call-api")
+    page.wait_for_function("document.getElementById('spa-status').textContent.startsWith('API answered')")
+    assert page.inner_text("#spa-status") == "API answered: Adele Vance"
+    redemption = entra_emulator.requests("token", grant_type="authorization_code")[-1]
+    assert redemption.headers.get("origin") == live_server.url          # a cross-origin-style redemption
+    assert "client_secret" not in redemption.form and "code_verifier" in redemption.form
+    assert entra_emulator.requests("token", grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer")

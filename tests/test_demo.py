@@ -1,7 +1,9 @@
 """The demo site: home page on the emulator and on a real tenant's settings, and its Graph pages."""
+import json
+
 import pytest
 from django.template import Context, Template
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 
 ADELE = "adele@contoso.onmicrosoft.com"
 
@@ -64,3 +66,26 @@ def test_next_link_must_point_at_graph(client, entra_emulator, entra_sign_in):
     response = client.get("/people/", {"next": "https://evil.example/steal"})
     assert response.status_code == 400
     assert entra_emulator.requests("graph") == []
+
+
+@pytest.mark.django_db
+def test_staff_page_lists_users_with_the_apps_own_permission(client, entra_emulator, entra_sign_in):
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "STAFF_ROLES": ["Admin"]}):
+        entra_sign_in(client, ADELE)                    # Adele has the app role Admin: staff
+        page = client.get("/staff/users/").content.decode()
+        other = Client()
+        entra_sign_in(other, "alex@contoso.onmicrosoft.com")
+        refused = other.get("/staff/users/")
+    assert page.count('class="person"') == 6 and 'id="staff-link"' in page
+    (grant,) = entra_emulator.requests("token", grant_type="client_credentials")
+    assert grant.path.startswith(f"/{entra_emulator.user(ADELE).tenant_id}/")
+    assert refused.status_code == 302 and "/admin/login/" in refused["Location"]
+
+
+def test_spa_page_is_configured_for_the_emulator(client, entra_emulator):
+    from graph_auth.emulator.default_directory import SPA_APP_ID, WEB_APP_ID
+    body = client.get("/spa/").content.decode()
+    config = json.loads(body.split('id="spa-config" type="application/json">', 1)[1].split("</script>", 1)[0])
+    assert config == {"authorize": "/_emulator/organizations/oauth2/v2.0/authorize",
+                      "token": "/_emulator/organizations/oauth2/v2.0/token", "clientId": SPA_APP_ID,
+                      "scope": f"api://{WEB_APP_ID}/access_as_user", "api": "/api/me"}
