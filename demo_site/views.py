@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from graph_auth.app_settings import app_settings
 from graph_auth.app_tokens import app_graph
+from graph_auth.decorators import graph_scopes_required
 from graph_auth.exceptions import GraphRequestError
 
 PAGE_SIZE = 10
@@ -51,8 +52,8 @@ def _page(request, path: str, params: dict):
 
 
 @login_required
+@graph_scopes_required("Mail.Read")          # incremental consent: asked for when first needed
 def mail(request):
-    request.graph.require_scopes(["Mail.Read"])
     messages, next_link = _page(request, "/me/messages", {
         "$top": PAGE_SIZE, "$select": "subject,from,receivedDateTime,isRead"})
     return render(request, "demo/mail.html", {"messages": messages, "next_link": next_link})

@@ -171,3 +171,16 @@ def test_drf_view(client, entra_emulator, entra_session, entra_sign_in):
     assert status == 401 and challenge == 'Bearer realm=""'
     graph_token = spa_token(entra_emulator, entra_session, scope="User.Read")
     assert call(client, "/api/drf/me", graph_token)[0] == 401
+
+
+def test_django_rest_framework_stays_optional():
+    """Nothing but graph_auth.drf imports rest_framework."""
+    import subprocess
+    import sys
+    code = ("import django, os, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'; "
+            "sys.modules['rest_framework'] = None; django.setup(); "
+            "import graph_auth.api, graph_auth.views, graph_auth.middleware, graph_auth.admin, "
+            "graph_auth.app_tokens, graph_auth.revocation, graph_auth.urls, graph_auth.decorators; "
+            "from django.core.management import call_command; call_command('check')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
