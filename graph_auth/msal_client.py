@@ -80,6 +80,27 @@ def build_public_app(cache=None) -> msal.PublicClientApplication:
         client_capabilities=app_settings.CLIENT_CAPABILITIES or None)
 
 
+def _run(label: str, call):
+    """Run an msal call; transport failures and 5xx answers mean the platform is unavailable."""
+    try:
+        return call()
+    except RequestException as exc:
+        raise IdentityPlatformUnavailable(f"{label} failed: {type(exc).__name__}") from exc
+    except msal.exceptions.MsalServiceError as exc:
+        raise IdentityPlatformUnavailable(f"{label} failed: {exc}") from exc
+
+
+def _checked(result: dict, scopes=None, *, interactive: bool = True) -> dict:
+    """Turn msal's error dict into our exceptions; return the result when it has none."""
+    if "error" in result:
+        if interactive and result["error"] in INTERACTIVE_ERRORS:
+            raise InteractionRequired(result, scopes=scopes, claims=result.get("claims"))
+        if result["error"] in UNAVAILABLE_ERRORS:
+            raise IdentityPlatformUnavailable(f"{result['error']}: {result.get('error_codes')}")
+        raise TokenError(result)
+    return result
+
+
 def start_flow(scopes, redirect_uri: str, **options) -> dict:
     """Begin an auth-code flow (PKCE, state, nonce); the dict goes into the session."""
     options = {k: v for k, v in options.items() if v}
@@ -90,54 +111,38 @@ def finish_flow(flow: dict, params: dict, cache) -> dict:
     """Redeem the code from the callback; return msal's result (tokens land in ``cache``)."""
     app = build_app(cache)
     try:
-        result = app.acquire_token_by_auth_code_flow(flow, params)
+        result = _run("code redemption", lambda: app.acquire_token_by_auth_code_flow(flow, params))
     except ValueError as exc:          # state mismatch, a response that is neither code nor error
         raise AuthFlowError(str(exc)) from exc
     except RuntimeError as exc:        # msal's nonce check
         raise AuthFlowError(f"ID token rejected: {exc}") from exc
-    except RequestException as exc:
-        raise IdentityPlatformUnavailable(f"token endpoint unreachable: {type(exc).__name__}") from exc
-    except msal.exceptions.MsalServiceError as exc:
-        raise IdentityPlatformUnavailable(str(exc)) from exc
-    if "error" in result:
-        raise TokenError(result)
-    return result
+    return _checked(result, interactive=False)
 
 
 def acquire_silent(cache, account_id: str, scopes, *, force_refresh: bool = False,
                    claims_challenge: str | None = None) -> dict:
     """Return a token result from ``cache`` (refreshing through msal when needed) or raise."""
     app = build_app(cache)
-    try:
+
+    def silent():
         account = next((a for a in app.get_accounts() if a.get("home_account_id") == account_id), None)
         if account is None:
             raise InteractionRequired({"error": "no_account",
                                        "error_description": "No account in the token cache."})
-        result = app.acquire_token_silent_with_error(
+        return app.acquire_token_silent_with_error(
             list(scopes), account, force_refresh=force_refresh, claims_challenge=claims_challenge)
-    except RequestException as exc:
-        raise IdentityPlatformUnavailable(f"token refresh failed: {type(exc).__name__}") from exc
-    except msal.exceptions.MsalServiceError as exc:
-        raise IdentityPlatformUnavailable(str(exc)) from exc
+
+    result = _run("token refresh", silent)
     if result is None:
         raise InteractionRequired({"error": "no_refresh_token",
                                    "error_description": "No usable refresh token in the cache."},
                                   scopes=scopes)
-    if "error" in result:
-        if result["error"] in INTERACTIVE_ERRORS:
-            raise InteractionRequired(result, scopes=scopes, claims=result.get("claims"))
-        if result["error"] in UNAVAILABLE_ERRORS:
-            raise IdentityPlatformUnavailable(f"{result['error']}: {result.get('error_codes')}")
-        raise TokenError(result)
-    return result
+    return _checked(result, scopes)
 
 
 def start_device_flow(scopes) -> dict:
     """Begin a device-code sign-in; the dict's ``message`` tells the user where to enter ``user_code``."""
-    try:
-        flow = build_public_app().initiate_device_flow(list(scopes))
-    except RequestException as exc:
-        raise IdentityPlatformUnavailable(f"devicecode request failed: {type(exc).__name__}") from exc
+    flow = _run("devicecode request", lambda: build_public_app().initiate_device_flow(list(scopes)))
     if "user_code" not in flow:
         raise TokenError(flow)
     return flow
@@ -147,53 +152,27 @@ def poll_device_flow(flow: dict, cache) -> dict | None:
     """Poll once: the token result when the user has signed in, None while still pending (msal
     lengthens ``flow["interval"]`` on slow_down), TokenError when declined, expired or failed."""
     app = build_public_app(cache)
-    try:
-        result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
-    except RequestException as exc:
-        raise IdentityPlatformUnavailable(f"device-code poll failed: {type(exc).__name__}") from exc
-    except msal.exceptions.MsalServiceError as exc:
-        raise IdentityPlatformUnavailable(str(exc)) from exc
-    if "access_token" in result:
-        return result
+    result = _run("device-code poll",
+                  lambda: app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True))
     if result.get("error") in ("authorization_pending", "slow_down"):
         return None
-    raise TokenError(result)
+    return _checked(result, interactive=False)
 
 
 def acquire_for_client(cache, scopes, *, tenant: str) -> dict:
     """Return an app-only token result for ``scopes`` (``<resource>/.default``) from ``cache`` or
     the token endpoint (client credentials, with the configured secret or certificate)."""
     app = build_app(cache, tenant=tenant)
-    try:
-        result = app.acquire_token_for_client(list(scopes))
-    except RequestException as exc:
-        raise IdentityPlatformUnavailable(f"client credentials failed: {type(exc).__name__}") from exc
-    except msal.exceptions.MsalServiceError as exc:
-        raise IdentityPlatformUnavailable(str(exc)) from exc
-    if "error" in result:
-        if result["error"] in UNAVAILABLE_ERRORS:
-            raise IdentityPlatformUnavailable(f"{result['error']}: {result.get('error_codes')}")
-        raise TokenError(result)
-    return result
+    return _checked(_run("client credentials", lambda: app.acquire_token_for_client(list(scopes))),
+                    interactive=False)
 
 
 def acquire_on_behalf_of(cache, assertion: str, scopes, *, claims_challenge: str | None = None) -> dict:
     """Exchange an API caller's access token for a token to a downstream API (jwt-bearer OBO);
     the tokens land in ``cache`` under the caller's account."""
     app = build_app(cache)
-    try:
-        result = app.acquire_token_on_behalf_of(assertion, list(scopes), claims_challenge=claims_challenge)
-    except RequestException as exc:
-        raise IdentityPlatformUnavailable(f"on-behalf-of failed: {type(exc).__name__}") from exc
-    except msal.exceptions.MsalServiceError as exc:
-        raise IdentityPlatformUnavailable(str(exc)) from exc
-    if "error" in result:
-        if result["error"] in INTERACTIVE_ERRORS:
-            raise InteractionRequired(result, scopes=scopes, claims=result.get("claims"))
-        if result["error"] in UNAVAILABLE_ERRORS:
-            raise IdentityPlatformUnavailable(f"{result['error']}: {result.get('error_codes')}")
-        raise TokenError(result)
-    return result
+    return _checked(_run("on-behalf-of", lambda: app.acquire_token_on_behalf_of(
+        assertion, list(scopes), claims_challenge=claims_challenge)), scopes)
 
 
 def account_ids(cache) -> list[str]:
