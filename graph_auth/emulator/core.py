@@ -88,7 +88,7 @@ class Emulator:
                               request.body)
         with self.lock:
             self.log.append(entry)
-            fault = self._take_fault(endpoint, request)
+            fault = self.take_fault(endpoint, request)
         if fault is not None and fault.delay:
             self._sleep(fault.delay, request)
         if fault is not None and fault.status is not None:
@@ -151,9 +151,11 @@ class Emulator:
             self.faults.clear()
             self.throttles.clear()
 
-    def _take_fault(self, endpoint: str, request: Request) -> Fault | None:
+    def take_fault(self, endpoint: str, request, *, status_only: bool = False) -> Fault | None:
+        """The fault that answers this request (counted down), or None. ``status_only`` skips
+        delay-only faults (a $batch sub-request can't be delayed on its own)."""
         for fault in self.faults:
-            if fault.matches(endpoint, request):
+            if (fault.status is not None or not status_only) and fault.matches(endpoint, request):
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:

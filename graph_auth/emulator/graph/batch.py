@@ -108,7 +108,7 @@ def _execute_one(em, ctx, version, item):
     path = "/" + "/".join([version, *segments])
     sub_request = _SubRequest(method, path, query, body)
     sub_request.headers = headers
-    fault = _take_fault(em, sub_request)
+    fault = em.take_fault("graph", sub_request, status_only=True)   # delays apply to whole requests only
     try:
         if fault is not None:
             if fault.json is not None:
@@ -132,19 +132,6 @@ def _execute_one(em, ctx, version, item):
         return result.status, out_headers, base64.b64encode(result.body).decode()
     out_headers.setdefault("Content-Type", JSON_TYPE)
     return result.status, out_headers, result.body
-
-
-def _take_fault(em, sub_request):
-    """A forced answer for a sub-request (``fail_next("graph:/v1.0/me", 429)``). Delays are not
-    applied inside a batch (delay-only faults are left for top-level requests)."""
-    for fault in em.faults:
-        if fault.status is not None and fault.matches("graph", sub_request):
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    em.faults.remove(fault)
-            return fault
-    return None
 
 
 def _decode_body(body, headers: dict):
