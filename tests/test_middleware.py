@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
 from graph_auth import session as keys
+from graph_auth.emulator.default_directory import WEB_APP_ID
 from graph_auth.signals import graph_refresh_failed
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +151,14 @@ def test_separate_users_do_not_share_tokens(entra_emulator, entra_sign_in):
     entra_sign_in(b, "alex@contoso.onmicrosoft.com")
     assert b"Adele Vance" in a.get("/profile/").content
     assert b"Alex Wilber" in b.get("/profile/").content
+
+
+def test_a_refreshed_id_token_for_another_identity_ends_the_session(adele_expiring, entra_emulator):
+    """If a refresh ever came back naming another (tid, oid), the session must not continue."""
+    lee = entra_emulator.user("lee@contoso.onmicrosoft.com")
+    entra_emulator.grant_consent(lee, WEB_APP_ID, ["User.Read", "Mail.Read", "User.ReadBasic.All"])
+    for grant in entra_emulator.refresh_tokens.values():
+        grant.user_id = lee.id
+    response = adele_expiring.get("/profile/")
+    assert response.status_code == 302 and response["Location"].startswith("/auth/login/")
+    assert "_auth_user_id" not in adele_expiring.session

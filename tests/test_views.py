@@ -177,3 +177,15 @@ def test_identity_refused_by_a_backend_hook_gets_the_rejected_page(client, entra
         response = entra_sign_in(client, FABRICE)
     assert response.status_code == 403 and failure_reason(response) == "rejected"
     assert "_auth_user_id" not in client.session
+
+
+def test_a_flow_older_than_its_lifetime_is_refused(client, entra_emulator):
+    location = start(client)
+    session = client.session
+    flows = session[keys.FLOWS_KEY]
+    for entry in flows.values():
+        entry["at"] -= keys.FLOW_LIFETIME + 1
+    session[keys.FLOWS_KEY] = flows
+    session.save()
+    response = client.get("/auth/callback", entra_emulator.sign_in(location, ADELE))
+    assert response.status_code == 400 and failure_reason(response) == "expired_flow"
