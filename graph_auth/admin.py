@@ -7,8 +7,18 @@ from .models import AppTokenCache, MicrosoftAccount, TokenCache, UserSession
 from .revocation import sign_out_everywhere
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """View and delete only: these rows are written by graph_auth, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(MicrosoftAccount)
-class MicrosoftAccountAdmin(admin.ModelAdmin):
+class MicrosoftAccountAdmin(ReadOnlyAdmin):
     list_display = ("user", "username", "tenant_id", "object_id", "last_login_at", "created_at")
     search_fields = ("username", "object_id", "tenant_id", "user__username", "user__email")
     fields = ("user", "username", "tenant_id", "object_id", "created_at", "last_login_at")
@@ -27,42 +37,24 @@ class MicrosoftAccountAdmin(admin.ModelAdmin):
         self.message_user(request, f"Signed {len(users)} user(s) out everywhere: {ended} session(s) "
                                    f"ended, {revoked} revoked at Microsoft.", messages.SUCCESS)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TokenCache)
-class TokenCacheAdmin(admin.ModelAdmin):
+class TokenCacheAdmin(ReadOnlyAdmin):
     list_display = ("user", "access_token_expires_at", "has_refresh_token", "scopes", "updated_at")
     fields = ("user", "access_token_expires_at", "has_refresh_token", "scopes", "updated_at")
     readonly_fields = fields
     search_fields = ("user__username", "user__email")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AppTokenCache)
-class AppTokenCacheAdmin(admin.ModelAdmin):
+class AppTokenCacheAdmin(ReadOnlyAdmin):
     list_display = ("key", "access_token_expires_at", "scopes", "updated_at")
     fields = list_display
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(UserSession)
-class UserSessionAdmin(admin.ModelAdmin):
+class UserSessionAdmin(ReadOnlyAdmin):
     list_display = ("user", "created_at", "sid")
     fields = ("user", "session_key_hint", "sid", "created_at")
     readonly_fields = fields
@@ -71,9 +63,3 @@ class UserSessionAdmin(admin.ModelAdmin):
     @admin.display(description="session")
     def session_key_hint(self, obj):               # never the whole key: it is a credential
         return f"{obj.session_key[:4]}…"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -32,15 +32,22 @@ class MicrosoftAccount(models.Model):
         return f"{self.object_id}.{self.tenant_id}"
 
 
-class TokenCache(models.Model):
-    """One user's msal token cache, Fernet-encrypted; only its status columns are readable."""
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="graph_token_cache", primary_key=True)
+class EncryptedTokenCache(models.Model):
+    """An msal token cache, Fernet-encrypted (``data``); only the status columns are readable."""
     data = models.TextField(blank=True, editable=False)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
-    has_refresh_token = models.BooleanField(default=False)
     scopes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class TokenCache(EncryptedTokenCache):
+    """One user's msal token cache."""
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="graph_token_cache", primary_key=True)
+    has_refresh_token = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "token cache"
@@ -52,14 +59,10 @@ class TokenCache(models.Model):
         return f"<TokenCache user={self.user_id} expires={self.access_token_expires_at}>"
 
 
-class AppTokenCache(models.Model):
-    """msal's token cache of the app itself (client credentials), per client id and tenant,
-    Fernet-encrypted and shared by every process."""
+class AppTokenCache(EncryptedTokenCache):
+    """A token cache of the app's own, shared by every process: client-credentials tokens per
+    client id and tenant, and on-behalf-of tokens per API caller."""
     key = models.CharField(max_length=200, primary_key=True)
-    data = models.TextField(blank=True, editable=False)
-    access_token_expires_at = models.DateTimeField(null=True, blank=True)
-    scopes = models.TextField(blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "app token cache"
