@@ -21,7 +21,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class MicrosoftAccountAdmin(ReadOnlyAdmin):
     list_display = ("user", "username", "tenant_id", "object_id", "last_login_at", "created_at")
     search_fields = ("username", "object_id", "tenant_id", "user__username", "user__email")
-    fields = ("user", "username", "tenant_id", "object_id", "created_at", "last_login_at")
+    fields = ("user", "username", "tenant_id", "object_id", "home_account_id", "created_at", "last_login_at")
     readonly_fields = fields
     actions = ("sign_out_everywhere",)
 
@@ -29,13 +29,16 @@ class MicrosoftAccountAdmin(ReadOnlyAdmin):
                   permissions=["delete"])
     def sign_out_everywhere(self, request, queryset):
         users = {account.user for account in queryset.select_related("user")}
-        revoked = ended = 0
+        revoked = ended = personal = 0
         for user in users:
             result = sign_out_everywhere(user)
             revoked += result["revoked"]
             ended += result["sessions_ended"]
+            personal += result["personal"]
+        note = (f" {personal} with only a personal Microsoft account: Microsoft can't revoke those."
+                if personal else "")
         self.message_user(request, f"Signed {len(users)} user(s) out everywhere: {ended} session(s) "
-                                   f"ended, {revoked} revoked at Microsoft.", messages.SUCCESS)
+                                   f"ended, {revoked} revoked at Microsoft.{note}", messages.SUCCESS)
 
 
 @admin.register(TokenCache)

@@ -133,24 +133,30 @@ class OnBehalfOf:
 
     def __init__(self, assertion: str, claims: dict) -> None:
         self.assertion = assertion
-        self.account_id = f"{claims['oid']}.{claims['tid']}"
         self.store = AppTokenStore.for_caller(claims["tid"], claims["oid"])
+
+    @staticmethod
+    def _peek(cache, scopes, margin):
+        # The caller's row holds one account, filed by msal under the caller's *home* account
+        # (client_info): for a guest that is not the token's oid.tid, so take msal's own key.
+        account_id = next(iter(msal_client.account_ids(cache)), None)
+        return msal_client.peek(cache, account_id, scopes, margin) if account_id else None
 
     def get_token(self, scopes=None, *, claims_challenge=None, force_refresh: bool = False) -> str:
         scopes = list(scopes or app_settings.OBO_SCOPES)
         margin = app_settings.REFRESH_MARGIN
         if not (claims_challenge or force_refresh):
-            hit = msal_client.peek(self.store.load(), self.account_id, scopes, margin)
+            hit = self._peek(self.store.load(), scopes, margin)
             if hit:
                 return hit[0]
         with self.store.locked() as cache:
-            hit = None if (claims_challenge or force_refresh) else msal_client.peek(
-                cache, self.account_id, scopes, margin)
+            hit = None if (claims_challenge or force_refresh) else self._peek(cache, scopes, margin)
             if hit:
                 return hit[0]
-            if self.account_id in msal_client.account_ids(cache) and not claims_challenge:
+            account_id = next(iter(msal_client.account_ids(cache)), None)
+            if account_id and not claims_challenge:
                 try:
-                    return msal_client.acquire_silent(cache, self.account_id, scopes,
+                    return msal_client.acquire_silent(cache, account_id, scopes,
                                                       force_refresh=True)["access_token"]
                 except InteractionRequired:
                     pass              # the cached refresh token is dead: exchange the assertion again

@@ -38,6 +38,9 @@ DEFAULTS = {
     "ROLE_MAP": {},                       # app role value -> Django group name
     "STAFF_GROUPS": [], "STAFF_ROLES": [],
     "SUPERUSER_GROUPS": [], "SUPERUSER_ROLES": [],
+    # Group overage (over 200 groups): read security groups only (as the app registration's
+    # groupMembershipClaims "SecurityGroup" does), or every group (its "All").
+    "GROUPS_SECURITY_ENABLED_ONLY": True,
 
     # Tokens
     "REFRESH_MARGIN": 300,                # refresh access tokens this many seconds before expiry

@@ -80,9 +80,11 @@ class GraphAuthBackend(ModelBackend):
             microsoft_accounts__tenant_id=claims["tid"], microsoft_accounts__object_id=claims["oid"])
 
     def get_groups(self, claims: dict, graph=None) -> list[str] | None:
-        """Return the user's group ids: the ``groups`` claim, or Graph's ``/me/memberOf`` (every
-        page) when the claim overflowed (``_claim_names``, or ``hasgroups`` in implicit-flow
-        tokens: more than 200 groups).
+        """Return the user's group ids: the ``groups`` claim, or, when it overflowed (``_claim_names``,
+        or ``hasgroups`` in implicit-flow tokens: more than 200 groups), Graph's
+        ``POST /me/getMemberObjects`` in one request (transitive memberships, security groups only
+        unless GROUPS_SECURITY_ENABLED_ONLY is off). The overage claim's own endpoint is never
+        called: it names the retired Azure AD Graph.
 
         None means "unknown" (overage with no Graph client, or Graph failed): group-derived
         memberships and flags are then left as they are instead of being taken away.
@@ -94,12 +96,18 @@ class GraphAuthBackend(ModelBackend):
                            self.describe_user_by_claims(claims))
             return None
         try:
-            return [g["id"] for g in graph.iterate("/me/memberOf", params={"$select": "id"})
-                    if g.get("@odata.type", "#microsoft.graph.group") == "#microsoft.graph.group"]
+            answer = graph.post("/me/getMemberObjects",
+                                json={"securityEnabledOnly": bool(app_settings.GROUPS_SECURITY_ENABLED_ONLY)})
         except GraphRequestError as exc:
-            logger.warning("groups overage for %s: reading /me/memberOf failed (%s); groups left "
-                           "unchanged", self.describe_user_by_claims(claims), exc)
+            logger.warning("groups overage for %s: reading the groups from Graph failed (%s); groups "
+                           "left unchanged", self.describe_user_by_claims(claims), exc)
             return None
+        ids = answer.get("value") if isinstance(answer, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            logger.warning("groups overage for %s: Graph's answer has no list of ids; groups left "
+                           "unchanged", self.describe_user_by_claims(claims))
+            return None
+        return ids
 
     def create_user(self, claims: dict):
         """Create a user for a first sign-in (when CREATE_USERS allows it)."""

@@ -4,17 +4,25 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# The tenant of personal Microsoft accounts (Outlook.com, Xbox, ...): the same id in every cloud.
+CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
 
 class MicrosoftAccount(models.Model):
     """A Microsoft Entra identity linked to a Django user.
 
-    Keyed by the immutable (tid, oid) pair: never by email or UPN, which can be changed or reused.
+    Keyed by the immutable (tid, oid) pair of the tenant the user signed in to (for a B2B guest:
+    the inviting tenant and the guest's object there), never by email or UPN, which can be changed
+    or reused. ``home_account_id`` is msal's key for the account's tokens, ``<uid>.<utid>`` of the
+    user's *home* tenant: it differs from ``<oid>.<tid>`` for guests, so it is stored as msal gave it.
     """
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="microsoft_accounts")
     tenant_id = models.CharField("tenant id (tid)", max_length=64)
     object_id = models.CharField("object id (oid)", max_length=64)
     username = models.CharField("preferred username at last sign-in", max_length=255, blank=True)
+    home_account_id = models.CharField("msal home account id", max_length=150, blank=True,
+                                       help_text="msal's key for this account's tokens (home oid.tid)")
     created_at = models.DateTimeField(auto_now_add=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
 
@@ -27,9 +35,9 @@ class MicrosoftAccount(models.Model):
         return self.username or f"{self.object_id}@{self.tenant_id}"
 
     @property
-    def home_account_id(self) -> str:
-        """msal's account key, ``<oid>.<tid>``."""
-        return f"{self.object_id}.{self.tenant_id}"
+    def is_personal(self) -> bool:
+        """Whether this is a personal Microsoft account (not a work or school account)."""
+        return self.tenant_id == CONSUMERS_TENANT_ID
 
 
 class EncryptedTokenCache(models.Model):

@@ -2,6 +2,8 @@
 msal's error dicts and exceptions into graph_auth's exceptions."""
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import time
 import warnings
@@ -176,8 +178,28 @@ def acquire_on_behalf_of(cache, assertion: str, scopes, *, claims_challenge: str
 
 
 def account_ids(cache) -> list[str]:
-    """The home account ids (``<oid>.<tid>``) the cache holds."""
+    """The home account ids the cache holds (msal's keys: ``<uid>.<utid>`` of client_info, the
+    user's *home* account, which for a B2B guest is not the ID token's ``<oid>.<tid>``)."""
     return [a["home_account_id"] for a in cache.search(msal.TokenCache.CredentialType.ACCOUNT)]
+
+
+def sole_account(cache) -> str:
+    """Return the home account id of the one account a fresh cache holds after a sign-in."""
+    ids = set(account_ids(cache))
+    if len(ids) != 1:
+        raise TokenError({"error": "no_account", "error_description":
+                          f"expected one account in the new tokens, found {len(ids)}"})
+    return ids.pop()
+
+
+def result_account(result: dict) -> str | None:
+    """The home account id a token response names in its ``client_info`` (None without one)."""
+    try:
+        raw = result["client_info"]
+        info = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        return f"{info['uid']}.{info['utid']}"
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _access_tokens(cache, account_id: str | None) -> list[dict]:

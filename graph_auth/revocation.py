@@ -58,9 +58,16 @@ def end_entra_session(sid: str) -> int:
 
 def revoke_at_entra(user) -> bool:
     """Ask Graph to revoke the user's refresh tokens and sessions everywhere (app-only
-    ``revokeSignInSessions``; needs the User.RevokeSessions.All application permission)."""
+    ``revokeSignInSessions``; needs the User.RevokeSessions.All application permission).
+
+    Work and school accounts only: Graph can't revoke a personal Microsoft account's sessions,
+    so for those nothing is asked and only this site's sessions and tokens end."""
     revoked = False
     for account in MicrosoftAccount.objects.filter(user=user):
+        if account.is_personal:
+            logger.info("%s is a personal Microsoft account: its sessions can't be revoked at Microsoft",
+                        account.pk)
+            continue
         try:
             app_graph(tenant=account.tenant_id).post(f"/users/{account.object_id}/revokeSignInSessions")
             revoked = True
@@ -69,12 +76,18 @@ def revoke_at_entra(user) -> bool:
     return revoked
 
 
+def only_personal_accounts(user) -> bool:
+    """Whether every Microsoft account linked to ``user`` is a personal one (nothing to revoke)."""
+    accounts = list(MicrosoftAccount.objects.filter(user=user).only("tenant_id"))
+    return bool(accounts) and all(a.is_personal for a in accounts)
+
+
 def sign_out_everywhere(user) -> dict:
-    """Revoke the user's sessions at Entra (when the app may), delete their tokens and end every
-    Django session of theirs. Returns what was done."""
+    """Revoke the user's sessions at Entra (when the app may, and not for personal accounts),
+    delete their tokens and end every Django session of theirs. Returns what was done."""
     revoked = revoke_at_entra(user)
     TokenStore(user).delete()
     ended = end_sessions(UserSession.objects.filter(user=user))
     logger.info("signed user %s out everywhere (revoked at Entra: %s, sessions ended: %s)",
                 user.pk, revoked, ended)
-    return {"revoked": revoked, "sessions_ended": ended}
+    return {"revoked": revoked, "sessions_ended": ended, "personal": only_personal_accounts(user)}

@@ -8,6 +8,7 @@ from . import id_tokens, msal_client
 from . import session as keys
 from .app_settings import app_settings
 from .exceptions import IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
+from .models import MicrosoftAccount
 from .signals import graph_refresh_failed, graph_tokens_refreshed
 from .token_store import TokenStore
 
@@ -41,7 +42,7 @@ class UserTokens:
 
     @classmethod
     def for_user(cls, user) -> UserTokens:
-        account = user.microsoft_accounts.order_by("-last_login_at").first()
+        account = user.microsoft_accounts.exclude(home_account_id="").order_by("-last_login_at").first()
         return cls(user=user, account_id=account.home_account_id if account else None)
 
     @property
@@ -116,14 +117,36 @@ class UserTokens:
         return token
 
     def _check_same_identity(self, result: dict, account_id: str) -> None:
-        """A refreshed ID token must name the same (tid, oid) as the signed-in account."""
+        """A refresh must answer for the signed-in account: its ``client_info`` names the same home
+        account, and a refreshed ID token names a (tid, oid) linked to this user with that home
+        account (for a guest the two pairs differ; each is compared with its own kind)."""
+        home = msal_client.result_account(result)
+        if home is not None and home != account_id:
+            self._mismatch("the refresh answer's client_info names another account")
         if not result.get("id_token"):
             return
         try:
             claims = id_tokens.validate(result["id_token"])
         except InvalidIdToken as exc:
             raise InteractionRequired({"error": "invalid_id_token", "error_description": str(exc)}) from exc
-        if f"{claims['oid']}.{claims['tid']}" != account_id:
-            logger.warning("refreshed ID token names another identity than the session's account")
-            raise InteractionRequired({"error": "identity_mismatch",
-                                       "error_description": "The refreshed ID token is for another user."})
+        linked = MicrosoftAccount.objects.filter(user=self.user, tenant_id=claims["tid"],
+                                                 object_id=claims["oid"], home_account_id=account_id)
+        if not linked.exists():
+            self._mismatch("the refreshed ID token names another identity than the session's account")
+
+    @staticmethod
+    def _mismatch(reason: str):
+        logger.warning("token refresh rejected: %s", reason)
+        raise InteractionRequired({"error": "identity_mismatch",
+                                   "error_description": "The refreshed tokens are for another user."})
+
+
+def store_sign_in(user, claims: dict, cache) -> str:
+    """Keep the tokens of a completed sign-in for ``user`` and record msal's key for them on the
+    (tid, oid) link; return that key (the home account id, taken from the cache, never rebuilt
+    from the ID token)."""
+    account_id = msal_client.sole_account(cache)
+    TokenStore(user).replace(cache)
+    MicrosoftAccount.objects.filter(user=user, tenant_id=claims["tid"], object_id=claims["oid"]).update(
+        home_account_id=account_id)
+    return account_id

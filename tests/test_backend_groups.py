@@ -1,5 +1,5 @@
-"""GraphAuthBackend and groups: the groups claim, group overage read from Graph (every page of
-/me/memberOf), GROUP_MAP / ROLE_MAP to Django groups, and the STAFF_* / SUPERUSER_* flags."""
+"""GraphAuthBackend and groups: the groups claim, group overage read from Graph (one
+getMemberObjects request), GROUP_MAP / ROLE_MAP to Django groups, and the STAFF_* / SUPERUSER_* flags."""
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
@@ -18,14 +18,25 @@ def test_get_groups_from_the_claim():
     assert GraphAuthBackend().get_groups({"tid": "t", "oid": "o", "hasgroups": True}) is None
 
 
-def test_group_overage_reads_every_page_of_member_of(entra_emulator, entra_directory):
+def test_group_overage_costs_one_graph_request(entra_emulator, entra_directory):
     claims, graph = real_sign_in(entra_emulator, MEGAN)
     assert "groups" not in claims and "groups" in claims["_claim_names"]        # 251 > 200
     groups = GraphAuthBackend().get_groups(claims, graph)
     assert sorted(groups) == sorted(group_ids(entra_directory, MEGAN).values())
-    assert len(groups) == 251
-    pages = entra_emulator.requests("graph")
-    assert len(pages) == 3 and all("memberOf" in p.path for p in pages)
+    assert len(groups) >= 251
+    (request,) = entra_emulator.requests("graph")
+    assert (request.method, request.path) == ("POST", "/v1.0/me/getMemberObjects")
+    assert request.body and b'"securityEnabledOnly": true' in request.body
+
+
+def test_group_overage_can_read_every_kind_of_group(entra_emulator, entra_directory):
+    claims, graph = real_sign_in(entra_emulator, MEGAN)
+    megan = entra_emulator.user(MEGAN)
+    marketing = next(g for g in entra_directory.groups.values() if g.display_name == "Marketing")
+    megan.groups.append(marketing.id)                       # not security-enabled
+    assert marketing.id not in GraphAuthBackend().get_groups(claims, graph)
+    with override_settings(GRAPH_AUTH=graph_auth(GROUPS_SECURITY_ENABLED_ONLY=False)):
+        assert marketing.id in GraphAuthBackend().get_groups(claims, graph)
 
 
 def test_group_overage_without_graph_or_with_graph_failing_is_unknown(entra_emulator, caplog):
@@ -81,7 +92,7 @@ def test_overage_sign_in_maps_groups_read_from_graph(client, entra_emulator, ent
         megan = User.objects.get(microsoft_accounts__isnull=False)
         assert sorted(megan.groups.values_list("name", flat=True)) == ["P250", "Staff"]
         assert megan.is_staff and not megan.is_superuser
-        assert len(entra_emulator.requests("graph", path="/v1.0/me/memberOf")) == 3
+        assert len(entra_emulator.requests("graph")) == 1              # groups in one request
         megan.groups.add(Group.objects.create(name="Old"), Group.objects.get(name="Hand-made"))
         claims, _ = real_sign_in(entra_emulator, MEGAN)       # no Graph client: groups unknown
         assert authenticate(None, id_token_claims=claims) == megan

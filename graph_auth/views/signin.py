@@ -21,7 +21,7 @@ from ..backends import GraphAuthBackend
 from ..exceptions import AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken, TokenError
 from ..graph import GraphClient
 from ..middleware import REAUTH_KEY
-from ..token_store import TokenStore
+from ..user_tokens import store_sign_in
 
 logger = logging.getLogger(__name__)
 PROMPTS = ("login", "select_account", "consent")
@@ -111,6 +111,7 @@ class CallbackView(View):
         cache = msal_client.new_cache()
         try:
             result = msal_client.finish_flow(entry["flow"], params, cache)
+            msal_client.sole_account(cache)          # msal filed the tokens under one account
             claims = id_tokens.validate(result["id_token"])
             graph = GraphClient(StaticToken(result["access_token"]))
             user = authenticate(request, id_token_claims=claims, graph=graph)
@@ -130,8 +131,7 @@ class CallbackView(View):
         if user is None:
             return login_failed(request, "no_user", f"oid={claims.get('oid')}", next_url)
         login(request, user)
-        TokenStore(user).replace(cache)
-        account_id = f"{claims['oid']}.{claims['tid']}"
+        account_id = store_sign_in(user, claims, cache)
         keys.set_token_status(request.session, account_id, msal_client.token_status(
             cache, account_id, app_settings.SCOPES, app_settings.REFRESH_MARGIN))
         request.session[keys.LOGIN_HINT_KEY] = claims.get("login_hint", "")

@@ -61,7 +61,8 @@ class SignOutEverywhereView(LoginRequiredMixin, View):
     template_name = "graph_auth/logout_everywhere.html"
 
     def get(self, request):
-        return render(request, self.template_name)
+        return render(request, self.template_name,
+                      {"personal_account": revocation.only_personal_accounts(request.user)})
 
     def post(self, request):
         login_hint = request.session.get(keys.LOGIN_HINT_KEY)

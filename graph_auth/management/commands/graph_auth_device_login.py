@@ -12,7 +12,7 @@ from graph_auth import id_tokens, msal_client
 from graph_auth.app_settings import app_settings
 from graph_auth.exceptions import GraphAuthError, InvalidIdToken, TokenError
 from graph_auth.graph import GraphClient
-from graph_auth.token_store import TokenStore
+from graph_auth.user_tokens import store_sign_in
 from graph_auth.views import StaticToken
 
 FAILURES = {
@@ -58,7 +58,7 @@ class Command(BaseCommand):
         if user and django_user.get_username() != user:
             raise CommandError(f"Signed in as {claims.get('preferred_username')}, who is "
                                f"{django_user.get_username()!r} here, not {user!r}. Nothing was stored.")
-        TokenStore(django_user).replace(cache)
+        store_sign_in(django_user, claims, cache)
         self.stdout.write(self.style.SUCCESS(
             f"Signed in as {claims.get('name')} <{claims.get('preferred_username')}>; tokens stored "
             f"for the user {django_user.get_username()!r}."))
