@@ -1,0 +1,70 @@
+"""Upgrading from the first release (migration 0001): accounts and sessions created before the
+home account id was stored keep working, and the next sign-in records msal's own key."""
+import time
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
+
+from graph_auth import crypto, id_tokens, msal_client
+from graph_auth.app_settings import app_settings
+from graph_auth.models import MicrosoftAccount
+
+ADELE = "adele@contoso.onmicrosoft.com"
+BEFORE = [("graph_auth", "0001_initial")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def previous_release_sign_in(emulator, upn):
+    """What the first release stored after a sign-in: the link without a home account id, the
+    encrypted cache, and a session whose token status names the account as ``<oid>.<tid>``."""
+    old = migrate(BEFORE)
+    cache = msal_client.new_cache()
+    flow = msal_client.start_flow(app_settings.SCOPES, "http://testserver/auth/callback")
+    result = msal_client.finish_flow(flow, emulator.sign_in(flow["auth_uri"], upn), cache)
+    claims = id_tokens.validate(result["id_token"])
+    user = get_user_model().objects.create(username=claims["oid"], first_name="Adele")
+    old.get_model("graph_auth", "MicrosoftAccount").objects.create(
+        user_id=user.pk, tenant_id=claims["tid"], object_id=claims["oid"], username=upn)
+    old.get_model("graph_auth", "TokenCache").objects.create(
+        user_id=user.pk, data=crypto.encrypt(cache.serialize()), has_refresh_token=True)
+    account = f"{claims['oid']}.{claims['tid']}"
+    status = msal_client.token_status(cache, account, app_settings.SCOPES, app_settings.REFRESH_MARGIN)
+    session = SessionStore()
+    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+                    HASH_SESSION_KEY: user.get_session_auth_hash(),
+                    "graph_auth_token": {"account": account, "refresh_at": status["refresh_at"],
+                                         "expires_at": status["expires_at"], "scopes": status["scopes"]},
+                    "graph_auth_login_hint": claims.get("login_hint", ""), "graph_auth_sid": claims.get("sid", "")})
+    session.create()
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    return user, claims, client
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accounts_and_sessions_from_the_first_release_keep_working(entra_emulator, entra_sign_in):
+    entra_emulator.settings.access_token_lifetime = 240                  # due for refresh at once
+    user, claims, client = previous_release_sign_in(entra_emulator, ADELE)
+    entra_emulator.settings.access_token_lifetime = 3599
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    account = MicrosoftAccount.objects.get(user=user)
+    assert account.home_account_id == f"{claims['oid']}.{claims['tid']}"        # backfilled
+
+    assert client.session["graph_auth_token"]["refresh_at"] < time.time()
+    assert b"Adele Vance" in client.get("/profile/").content            # old session, old tokens, refreshed
+    assert len(entra_emulator.requests("token", grant_type="refresh_token")) == 1
+    assert client.session["graph_auth_token"]["refresh_at"] > time.time()
+
+    assert entra_sign_in(client, ADELE).status_code == 302              # signing in again: same user
+    assert MicrosoftAccount.objects.get().user_id == user.pk
+    assert get_user_model().objects.count() == 1
