@@ -68,15 +68,16 @@ STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Microsoft Entra ID: the three values of your app registration. Leave them unset to use the emulator.
+CLIENT_ID = env("GRAPH_AUTH_CLIENT_ID", default=None)
 GRAPH_AUTH = {
-    "CLIENT_ID": env("GRAPH_AUTH_CLIENT_ID", default=None),
+    "CLIENT_ID": CLIENT_ID,
     "CLIENT_SECRET": env("GRAPH_AUTH_CLIENT_SECRET", default=None),
     "TENANT_ID": env("GRAPH_AUTH_TENANT_ID", default="organizations"),
     "SCOPES": ["User.Read", "Mail.Read", "User.ReadBasic.All"],
     "STAFF_ROLES": ["Admin"],                 # the app role "Admin" makes a user staff here
     "EMULATOR_URL": env("GRAPH_AUTH_EMULATOR_URL", default=None),   # see manage.py graph_auth_device_login
+    # The emulator (signs tokens for anyone): turned on explicitly, only when no app is registered.
+    "EMULATOR": not CLIENT_ID,
 }
 SPA_CLIENT_ID = env("GRAPH_AUTH_SPA_CLIENT_ID", default=None)    # the single-page app's registration
-if env.bool("GRAPH_AUTH_EMULATOR", default=False):
-    GRAPH_AUTH["EMULATOR"] = True
 SILENCED_SYSTEM_CHECKS = ["graph_auth.W010"]      # the demo says so on its home page instead

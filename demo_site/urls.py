@@ -16,5 +16,5 @@ urlpatterns = [
     *([path("api/drf/me", api.MeView.as_view(), name="api_drf_me")] if api.MeView else []),
     path("admin/", admin.site.urls),
     # The emulator's sign-in pages (they answer 404 unless graph_auth runs on its emulator).
-    path("_emulator/", include("graph_auth.emulator.urls")),
+    path("_emulator/", include("graph_auth.emulator_urls")),
 ]

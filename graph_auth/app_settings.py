@@ -4,8 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 
 DEFAULTS = {
-    # Credentials of the app registration. With no CLIENT_ID, DEBUG on (or EMULATOR True),
-    # graph_auth runs on its emulator and uses the emulator's demo app registration.
+    # Credentials of the app registration (with EMULATOR on instead: the emulator's demo app).
     "CLIENT_ID": None,
     "CLIENT_SECRET": None,
     "CLIENT_CERTIFICATE": None,           # {"private_key": pem, "thumbprint": sha1 hex} or with public_certificate
@@ -14,9 +13,11 @@ DEFAULTS = {
     "SCOPES": ["User.Read"],
     "GRAPH_URL": "https://graph.microsoft.com/v1.0",
     "TIMEOUT": 10,                        # seconds, for every call to the identity platform and Graph
-    # The emulator: None = on only when no CLIENT_ID is set and DEBUG is on; True = on even
-    # with DEBUG off (demos, CI); False = never.
-    "EMULATOR": None,
+    # The emulator signs tokens for anyone: on only when EMULATOR is True and no CLIENT_ID is set
+    # (demos, tests: e.g. "EMULATOR": not CLIENT_ID). Its pages answer this machine only, unless
+    # EMULATOR_ALLOW_REMOTE (a shared demo host on a private network).
+    "EMULATOR": False,
+    "EMULATOR_ALLOW_REMOTE": False,
     "EMULATOR_DIRECTORY": None,           # dotted path to a callable returning directory data
     "EMULATOR_BROWSER_URL": None,         # where browsers reach its pages; default: its URL mount
     "EMULATOR_URL": None,                 # an emulator served over HTTP (shared by several processes)
@@ -73,15 +74,10 @@ class AppSettings:
 
     @property
     def emulator_enabled(self) -> bool:
-        """Whether the emulator stands in for Entra and Graph.
-
-        Never when a CLIENT_ID is configured; otherwise when EMULATOR is True, or when EMULATOR is
-        left unset and DEBUG is on. (The system check graph_auth.E010 reports the conflict.)
-        """
-        mode = self._get("EMULATOR")
-        if self._get("CLIENT_ID") or mode is False:
-            return False
-        return mode is True or (mode is None and settings.DEBUG)
+        """Whether the emulator stands in for Entra and Graph: only when EMULATOR is True and no
+        CLIENT_ID is configured (the system check graph_auth.E010 reports that conflict). DEBUG
+        plays no part: a first deploy with DEBUG on and no CLIENT_ID must not sign anyone in."""
+        return self._get("EMULATOR") is True and not self._get("CLIENT_ID")
 
     @property
     def client_id(self) -> str | None:

@@ -9,7 +9,7 @@ from .app_settings import DEFAULTS, app_settings
 
 @register(Tags.security, deploy=False)
 def check_emulator(app_configs=None, **kwargs):
-    """The emulator signs tokens for anyone: it must never be on by accident."""
+    """The emulator signs tokens for anyone: it must never be on by accident, nor reachable."""
     user = app_settings.user_settings
     problems = []
     if user.get("EMULATOR") is True and user.get("CLIENT_ID"):
@@ -18,6 +18,14 @@ def check_emulator(app_configs=None, **kwargs):
             hint="Remove EMULATOR (or CLIENT_ID): the emulator only runs with no app registration.",
             id="graph_auth.E010"))
     if app_settings.emulator_enabled:
+        public = [h for h in settings.ALLOWED_HOSTS if not _is_local_host(h)]
+        if public and not app_settings.EMULATOR_ALLOW_REMOTE:
+            problems.append(Error(
+                f"graph_auth's emulator is on and ALLOWED_HOSTS names {', '.join(map(repr, public))}: "
+                "anyone who reaches this site could sign in as any test user.",
+                hint="Set GRAPH_AUTH['CLIENT_ID'], CLIENT_SECRET and TENANT_ID (the emulator then stays "
+                     "off), or keep ALLOWED_HOSTS local. EMULATOR_ALLOW_REMOTE=True allows a demo on a "
+                     "private network.", id="graph_auth.E011"))
         if not settings.DEBUG:
             problems.append(Warning(
                 "graph_auth's emulator is on with DEBUG off: anyone can sign in as any test user.",
@@ -31,12 +39,24 @@ def check_emulator(app_configs=None, **kwargs):
                 id="graph_auth.W010"))
     elif not user.get("CLIENT_ID") or not (user.get("CLIENT_SECRET") or user.get("CLIENT_CERTIFICATE")):
         problems.append(Error(
-            "GRAPH_AUTH needs CLIENT_ID and CLIENT_SECRET (or CLIENT_CERTIFICATE); the emulator is "
-            "off (DEBUG is off, or EMULATOR is False).",
-            hint="Set CLIENT_ID and CLIENT_SECRET (or CLIENT_CERTIFICATE) from your app "
-                 "registration, or EMULATOR=True for a demo.",
+            "GRAPH_AUTH needs CLIENT_ID and CLIENT_SECRET (or CLIENT_CERTIFICATE): no client id is set"
+            if not user.get("CLIENT_ID") else
+            "GRAPH_AUTH needs CLIENT_SECRET (or CLIENT_CERTIFICATE) with its CLIENT_ID.",
+            hint="Set CLIENT_ID and CLIENT_SECRET (or CLIENT_CERTIFICATE) from your app registration. "
+                 "For a demo or tests without one, set GRAPH_AUTH['EMULATOR'] = True.",
             id="graph_auth.E001"))
     return problems
+
+
+def _is_local_host(pattern) -> bool:
+    """Whether an ALLOWED_HOSTS entry can only match this machine's names."""
+    from django.http.request import split_domain_port
+
+    from .views.emulator import is_local_name
+    pattern = str(pattern).lower()
+    if pattern.startswith("."):                  # a subdomain wildcard: only ".localhost" stays local
+        return pattern == ".localhost"
+    return pattern not in ("", "*") and is_local_name(split_domain_port(pattern)[0] or pattern)
 
 
 @register(Tags.compatibility)

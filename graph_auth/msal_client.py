@@ -56,7 +56,7 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
     if not client_id or not credential:
         raise GraphAuthConfigError(
             "graph_auth needs GRAPH_AUTH['CLIENT_ID'] and CLIENT_SECRET (or CLIENT_CERTIFICATE), "
-            "or the emulator (no CLIENT_ID, with DEBUG on or EMULATOR=True).")
+            "or, for demos and tests only, the emulator (EMULATOR=True and no CLIENT_ID).")
     try:
         return msal.ConfidentialClientApplication(
             client_id, client_credential=credential, authority=app_settings.authority_for(tenant),

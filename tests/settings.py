@@ -7,7 +7,7 @@ env = environ.Env()
 
 SECRET_KEY = "graph-auth-tests"
 DEBUG = False
-ALLOWED_HOSTS = ["*"]
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "[::1]"]   # local: the emulator is on
 # SQLite in memory by default; CI runs the suite again with DATABASE_URL=postgres://postgres@127.0.0.1:5432/test
 DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

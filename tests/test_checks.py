@@ -13,9 +13,21 @@ def ids(**graph_auth):
 
 
 @pytest.mark.parametrize("case, expected", [
-    ({"GRAPH_AUTH": {}, "DEBUG": True}, {"graph_auth.W010"}),
+    ({"GRAPH_AUTH": {}, "DEBUG": True}, {"graph_auth.E001"}),          # no client id: never the emulator
     ({"GRAPH_AUTH": {}, "DEBUG": False}, {"graph_auth.E001"}),
+    ({"GRAPH_AUTH": {"EMULATOR": True}, "DEBUG": True}, {"graph_auth.W010"}),
     ({"GRAPH_AUTH": {"EMULATOR": True}, "DEBUG": False}, {"graph_auth.W011"}),
+    ({"GRAPH_AUTH": {"EMULATOR": True}, "DEBUG": True, "ALLOWED_HOSTS": ["example.com"]},
+     {"graph_auth.W010", "graph_auth.E011"}),
+    ({"GRAPH_AUTH": {"EMULATOR": True}, "DEBUG": True, "ALLOWED_HOSTS": ["*"]},
+     {"graph_auth.W010", "graph_auth.E011"}),
+    ({"GRAPH_AUTH": {"EMULATOR": True}, "DEBUG": True, "ALLOWED_HOSTS": [".example.com", "localhost"]},
+     {"graph_auth.W010", "graph_auth.E011"}),
+    ({"GRAPH_AUTH": {"EMULATOR": True}, "DEBUG": True,
+      "ALLOWED_HOSTS": ["localhost", "127.0.0.1", "[::1]", "app.localhost", ".localhost", "localhost:8000"]},
+     {"graph_auth.W010"}),
+    ({"GRAPH_AUTH": {"EMULATOR": True, "EMULATOR_ALLOW_REMOTE": True}, "DEBUG": True,
+      "ALLOWED_HOSTS": ["demo.lan"]}, {"graph_auth.W010"}),
     ({"GRAPH_AUTH": {"EMULATOR": True, "CLIENT_ID": "id", "CLIENT_SECRET": "s"}, "DEBUG": True},
      {"graph_auth.E010"}),
     ({"GRAPH_AUTH": {"CLIENT_ID": "id", "CLIENT_SECRET": "s"}, "DEBUG": False}, set()),
@@ -35,7 +47,8 @@ def test_every_check_has_a_hint():
 
 
 @pytest.mark.parametrize("graph_auth, debug, on", [
-    ({}, True, True), ({}, False, False), ({"EMULATOR": True}, False, True),
+    ({}, True, False), ({}, False, False), ({"EMULATOR": True}, False, True), ({"EMULATOR": True}, True, True),
+    ({"EMULATOR": "yes"}, True, False), ({"EMULATOR": None}, True, False),
     ({"EMULATOR": False}, True, False), ({"CLIENT_ID": "id"}, True, False),
     ({"CLIENT_ID": "id", "EMULATOR": True}, True, False),
 ])

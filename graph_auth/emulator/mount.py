@@ -12,10 +12,9 @@ import threading
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
-from django.views.decorators.csrf import csrf_exempt
 
 from ..app_settings import app_settings
 from .core import Emulator
@@ -67,13 +66,13 @@ def use_emulator(emulator: Emulator):
             _current = previous
 
 
-@csrf_exempt   # these pages stand for login.microsoftonline.com; they carry their own flow ids
-def page(request, path: str = ""):
-    """Serve the emulator's browser pages (sign-in, consent, device code, sign-out) from Django."""
-    if not app_settings.emulator_enabled:
-        raise Http404("graph_auth's emulator is off")
+def serve(request, path: str = "", *, trust_emulated_host: bool = False):
+    """Answer a Django request with the current emulator (``graph_auth.views.emulator`` decides
+    who may ask); ``X-Emulated-Host`` counts only when ``trust_emulated_host``."""
     prefix = request.path[: len(request.path) - len(path)] if path else request.path
     environ = {k: v for k, v in request.META.items() if isinstance(v, str)}
+    if not trust_emulated_host:
+        environ.pop("HTTP_X_EMULATED_HOST", None)
     if request.content_type == "multipart/form-data":
         # Browsers post these pages' forms urlencoded; a test client's default multipart post
         # gets the same treatment (the emulator reads urlencoded forms only).

@@ -1,7 +1,3 @@
-"""Mount the emulator's browser pages: ``path("_emulator/", include("graph_auth.emulator.urls"))``."""
-from django.urls import re_path
-
-from .mount import page
-
-app_name = "graph_auth_emulator"
-urlpatterns = [re_path(r"^(?P<path>.*)$", page, name="page")]
+"""The emulator's URL mount under its first name; use ``graph_auth.emulator_urls`` (which does not
+import the emulator package)."""
+from ..emulator_urls import app_name, urlpatterns  # noqa: F401
