@@ -3,6 +3,9 @@
 Keys come from GRAPH_AUTH["CACHE_ENCRYPTION_KEYS"] (Fernet keys, newest first). By default they are
 derived from SECRET_KEY and SECRET_KEY_FALLBACKS with HKDF, so rotating SECRET_KEY the Django way
 (new key first, old one in the fallbacks) keeps existing caches readable.
+
+Each ciphertext is bound to the row it belongs to (a ``context`` such as ``user:42``, inside the
+authenticated plaintext): a blob copied into another user's row does not decrypt there.
 """
 from __future__ import annotations
 
@@ -44,12 +47,31 @@ def _fernet(keys: tuple[bytes, ...]) -> MultiFernet:
             "one with graph_auth.crypto.generate_key().") from exc
 
 
-def encrypt(plaintext: str) -> str:
-    return _fernet(_keys()).encrypt(plaintext.encode()).decode("ascii")
+BOUND = "graph_auth:v2:"          # plaintext = BOUND + context + "\n" + data
 
 
-def decrypt(token: str) -> str | None:
-    """Return the plaintext, or None when no current key opens it (the cache is then lost)."""
+def encrypt(plaintext: str, context: str) -> str:
+    """Encrypt ``plaintext`` for the row named by ``context`` (no newline in it)."""
+    if "\n" in context:
+        raise ValueError("an encryption context has no newline")
+    return _fernet(_keys()).encrypt(f"{BOUND}{context}\n{plaintext}".encode()).decode("ascii")
+
+
+def decrypt(token: str, context: str) -> str | None:
+    """Return the plaintext encrypted for ``context``, or None when no current key opens it or
+    it was encrypted for another row (the cache is then lost: the user signs in again)."""
+    plain = decrypt_unbound(token)
+    if plain is None:
+        return None
+    header, _, data = plain.partition("\n")
+    if header != f"{BOUND}{context}":
+        logger.warning("a token cache was encrypted for another row (or by the first release); ignoring it")
+        return None
+    return data
+
+
+def decrypt_unbound(token: str) -> str | None:
+    """Return whatever plaintext a current key opens (the first release's caches had no context)."""
     if not token:
         return None
     try:

@@ -63,6 +63,15 @@ class TokenCache(EncryptedTokenCache):
     def __str__(self) -> str:
         return f"tokens of {self.user}"
 
+    @staticmethod
+    def context_for(user_id) -> str:
+        """What this row's ciphertext is bound to (see graph_auth.crypto)."""
+        return f"user:{user_id}"
+
+    @property
+    def context(self) -> str:
+        return self.context_for(self.user_id)
+
     def __repr__(self) -> str:                     # never show the encrypted blob either
         return f"<TokenCache user={self.user_id} expires={self.access_token_expires_at}>"
 
@@ -77,6 +86,15 @@ class AppTokenCache(EncryptedTokenCache):
 
     def __str__(self) -> str:
         return f"app tokens {self.key}"
+
+    @staticmethod
+    def context_for(key: str) -> str:
+        """What this row's ciphertext is bound to (see graph_auth.crypto)."""
+        return f"app:{key}"
+
+    @property
+    def context(self) -> str:
+        return self.context_for(self.key)
 
     def __repr__(self) -> str:
         return f"<AppTokenCache {self.key} expires={self.access_token_expires_at}>"

@@ -28,13 +28,15 @@ class RowStore:
     """
     model = None
 
-    def __init__(self, **lookup) -> None:
-        self.lookup = lookup
+    def __init__(self, context: str, **lookup) -> None:
+        self.context, self.lookup = context, lookup      # context: what the ciphertext is bound to
+
+    def _cache(self, data: str | None):
+        return msal_client.new_cache(crypto.decrypt(data, self.context) if data else None)
 
     def load(self):
         """Return the cache (an empty one when there is none), with one query."""
-        data = self.model.objects.filter(**self.lookup).values_list("data", flat=True).first()
-        return msal_client.new_cache(crypto.decrypt(data) if data else None)
+        return self._cache(self.model.objects.filter(**self.lookup).values_list("data", flat=True).first())
 
     @contextlib.contextmanager
     def locked(self):
@@ -42,7 +44,7 @@ class RowStore:
         what the lock holds); save it on exit when msal changed it."""
         with transaction.atomic():
             row, _ = self.model.objects.select_for_update().get_or_create(**self.lookup)
-            cache = msal_client.new_cache(crypto.decrypt(row.data) if row.data else None)
+            cache = self._cache(row.data)
             yield cache
             if cache.has_state_changed:
                 self._write(row, cache)
@@ -57,7 +59,7 @@ class RowStore:
         self.model.objects.filter(**self.lookup).delete()
 
     def _write(self, row, cache) -> None:
-        row.data = crypto.encrypt(cache.serialize())
+        row.data = crypto.encrypt(cache.serialize(), self.context)
         self.describe(row, cache)
         row.save()
 
@@ -70,7 +72,7 @@ class TokenStore(RowStore):
     model = TokenCache
 
     def __init__(self, user) -> None:
-        super().__init__(user_id=user.pk)
+        super().__init__(TokenCache.context_for(user.pk), user_id=user.pk)
         self.user = user
 
     def describe(self, row, cache) -> None:
@@ -89,7 +91,8 @@ class AppTokenStore(RowStore):
     model = AppTokenCache
 
     def __init__(self, tenant: str | None = None, *, key: str | None = None) -> None:
-        super().__init__(key=key or f"{app_settings.client_id}:{tenant}")
+        key = key or f"{app_settings.client_id}:{tenant}"
+        super().__init__(AppTokenCache.context_for(key), key=key)
 
     @classmethod
     def for_caller(cls, tenant_id: str, object_id: str) -> AppTokenStore:

@@ -24,7 +24,7 @@ def adele(entra_emulator, entra_sign_in):
 
 def secrets(row: TokenCache) -> list[str]:
     """What must never appear: every token value in the cache, and the encrypted blob."""
-    data = json.loads(crypto.decrypt(row.data))
+    data = json.loads(crypto.decrypt(row.data, row.context))
     values = [e["secret"] for kind in ("AccessToken", "RefreshToken", "IdToken")
               for e in data[kind].values()]
     assert len(values) == 3

@@ -69,7 +69,7 @@ def user(db):
 # -- what a sign-in stores -----------------------------------------------------------------------
 def test_sign_in_stores_an_encrypted_cache_and_its_status(adele):
     row = TokenCache.objects.get(user=adele)
-    plain = crypto.decrypt(row.data)
+    plain = crypto.decrypt(row.data, row.context)
     tokens = secrets_of(plain)
     assert len(tokens) == 3 and all(len(t) > 20 for t in tokens)
     for text in (*tokens, "secret", "AccessToken", "RefreshToken", "home_account_id", ADELE):
@@ -102,7 +102,7 @@ def test_replace_stores_a_whole_msal_cache(user, entra_emulator):
     row = TokenCache.objects.get(user=user)
     assert row.has_refresh_token and "User.Read" in row.scopes.split()
     assert "Mail.Read" not in row.scopes.split()
-    assert json.loads(crypto.decrypt(row.data)) == json.loads(cache.serialize())
+    assert json.loads(crypto.decrypt(row.data, row.context)) == json.loads(cache.serialize())
     loaded = TokenStore(user).load()
     assert refresh_token_of(loaded) == refresh_token_of(cache)
 
@@ -162,8 +162,8 @@ def test_configured_keys_rotate(user, entra_emulator):
     assert Fernet(KEY_B).decrypt(TokenCache.objects.get(user=user).data.encode())
     with override_settings(GRAPH_AUTH={"EMULATOR": True, "CACHE_ENCRYPTION_KEYS": [KEY_B]}):
         assert refresh_token_of(TokenStore(user).load()) == refresh_token_of(cache)
-        assert crypto.decrypt(written_under_a) is None
-    assert crypto.decrypt(written_under_a) is None              # the SECRET_KEY-derived key
+        assert crypto.decrypt(written_under_a, f"user:{user.pk}") is None
+    assert crypto.decrypt(written_under_a, f"user:{user.pk}") is None      # the SECRET_KEY-derived key
 
 
 def test_secret_key_rotation_keeps_caches_readable(user, entra_emulator):
@@ -187,10 +187,17 @@ def test_undecryptable_data_is_an_empty_cache_and_a_warning(adele, entra_emulato
             msal_client.acquire_silent(cache, account_id(entra_emulator), ["User.Read"])
 
 
+def test_a_cache_copied_into_another_users_row_does_not_decrypt_there(adele, user, caplog):
+    TokenCache.objects.create(user=user, data=TokenCache.objects.get(user=adele).data)
+    assert msal_client.account_ids(TokenStore(user).load()) == []
+    assert "encrypted for another row" in caplog.text
+    assert msal_client.account_ids(TokenStore(adele).load())          # still fine in its own row
+
+
 def test_a_bad_configured_key_is_a_configuration_error(db):
     with override_settings(GRAPH_AUTH={"CACHE_ENCRYPTION_KEYS": ["too-short"]}):
         with pytest.raises(GraphAuthConfigError, match="generate_key"):
-            crypto.encrypt("x")
+            crypto.encrypt("x", "user:1")
     assert Fernet(crypto.generate_key())
 
 

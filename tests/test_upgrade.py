@@ -12,7 +12,9 @@ from django.test import Client
 
 from graph_auth import crypto, id_tokens, msal_client
 from graph_auth.app_settings import app_settings
-from graph_auth.models import MicrosoftAccount
+from graph_auth.emulator.default_directory import CONTOSO_ID
+from graph_auth.models import AppTokenCache, MicrosoftAccount, TokenCache
+from graph_auth.token_store import AppTokenStore, TokenStore
 
 ADELE = "adele@contoso.onmicrosoft.com"
 BEFORE = [("graph_auth", "0001_initial")]
@@ -22,6 +24,11 @@ def migrate(targets):
     executor = MigrationExecutor(connection)
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
+
+
+def first_release_encrypt(plaintext: str) -> str:
+    """The first release's ciphertext: Fernet with the same keys, bound to no row."""
+    return crypto._fernet(crypto._keys()).encrypt(plaintext.encode()).decode()
 
 
 def previous_release_sign_in(emulator, upn):
@@ -36,7 +43,7 @@ def previous_release_sign_in(emulator, upn):
     old.get_model("graph_auth", "MicrosoftAccount").objects.create(
         user_id=user.pk, tenant_id=claims["tid"], object_id=claims["oid"], username=upn)
     old.get_model("graph_auth", "TokenCache").objects.create(
-        user_id=user.pk, data=crypto.encrypt(cache.serialize()), has_refresh_token=True)
+        user_id=user.pk, data=first_release_encrypt(cache.serialize()), has_refresh_token=True)
     account = f"{claims['oid']}.{claims['tid']}"
     status = msal_client.token_status(cache, account, app_settings.SCOPES, app_settings.REFRESH_MARGIN)
     session = SessionStore()
@@ -68,3 +75,28 @@ def test_accounts_and_sessions_from_the_first_release_keep_working(entra_emulato
     assert entra_sign_in(client, ADELE).status_code == 302              # signing in again: same user
     assert MicrosoftAccount.objects.get().user_id == user.pk
     assert get_user_model().objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_releases_caches_are_bound_to_their_rows_by_the_migration(entra_emulator):
+    user, claims, _ = previous_release_sign_in(entra_emulator, ADELE)
+    app_cache = msal_client.new_cache()
+    msal_client.acquire_for_client(app_cache, ["https://graph.microsoft.com/.default"], tenant=CONTOSO_ID)
+    key = f"{app_settings.client_id}:{CONTOSO_ID}"
+    old_app_cache = migrate(BEFORE).get_model("graph_auth", "AppTokenCache")     # still at 0001
+    old_app_cache.objects.create(key=key, data=first_release_encrypt(app_cache.serialize()))
+    unreadable = old_app_cache.objects.create(key="other", data="not a fernet token")
+    before = TokenCache.objects.get(user=user).data
+
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    row = TokenCache.objects.get(user=user)
+    assert row.data != before                                           # re-encrypted, bound to the row
+    assert msal_client.account_ids(TokenStore(user).load()) == [f"{claims['oid']}.{claims['tid']}"]
+    assert msal_client.peek(AppTokenStore(CONTOSO_ID).load(), None, ["https://graph.microsoft.com/.default"])
+    assert AppTokenCache.objects.get(key="other").data == unreadable.data          # left as it was
+
+    other = get_user_model().objects.create(username="mallory")         # a blob copied to another row
+    TokenCache.objects.create(user=other, data=row.data)
+    assert msal_client.account_ids(TokenStore(other).load()) == []
+    AppTokenCache.objects.create(key="copied", data=AppTokenCache.objects.get(key=key).data)
+    assert not msal_client.peek(AppTokenStore(key="copied").load(), None, ["https://graph.microsoft.com/.default"])

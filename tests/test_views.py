@@ -55,7 +55,7 @@ def test_sign_in_round_trip(client, entra_emulator, entra_sign_in):
     assert (user.first_name, user.last_name, user.username) == ("Adele", "Vance", adele.id)
     row = TokenCache.objects.get(user=user)
     assert row.has_refresh_token and "User.Read" in row.scopes
-    assert "AccessToken" not in row.data and "AccessToken" in crypto.decrypt(row.data)   # encrypted
+    assert "AccessToken" not in row.data and "AccessToken" in crypto.decrypt(row.data, row.context)   # encrypted
     assert client.session[keys.TOKEN_KEY]["account"] == f"{adele.id}.{CONTOSO_ID}"
     assert client.get("/profile/").status_code == 200
 
