@@ -142,3 +142,15 @@ def check_sqlite_locking(app_configs=None, **kwargs):
             hint='Set DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20} '
                  "(Django 5.1+), or use PostgreSQL.", id="graph_auth.W020")]
     return []
+
+
+@register(Tags.security)
+def check_session_engine(app_configs=None, **kwargs):
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.signed_cookies":
+        return [Warning(
+            "SESSION_ENGINE is signed_cookies: 'sign out everywhere', Entra's front-channel logout "
+            "and the admin's sign-out action can't end a user's sessions (they live in browsers).",
+            hint="Use a server-side session engine (db, cache, cached_db or file) to be able to end "
+                 "sessions, or accept that signed-out users stay signed in here until their cookie "
+                 "expires.", id="graph_auth.W030")]
+    return []

@@ -108,3 +108,10 @@ def test_subclasses_of_the_backend_and_middleware_count():
                            MIDDLEWARE=[SESSION_MW, AUTH_MW, "tests.test_checks.SubMiddleware"]):
         found = {m.id for m in run_checks() if m.id and m.id.startswith("graph_auth.")}
     assert found == set()
+
+
+def test_signed_cookie_sessions_are_reported():
+    cookies = "django.contrib.sessions.backends.signed_cookies"
+    assert "graph_auth.W030" in ids(GRAPH_AUTH=CONFIGURED, DEBUG=False, SESSION_ENGINE=cookies)
+    assert "graph_auth.W030" not in ids(GRAPH_AUTH=CONFIGURED, DEBUG=False,
+                                        SESSION_ENGINE="django.contrib.sessions.backends.cached_db")
