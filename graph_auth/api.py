@@ -253,6 +253,7 @@ def api_view(view=None, *, scopes=None, roles=None):
             except GraphAuthError as exc:
                 logger.warning("downstream call failed: %s", exc)
                 return JsonResponse({"error": "downstream_error"}, status=502)
+        wrapper.graph_auth_api = True          # for the system check on multi-tenant APIs (W030)
         return wrapper
 
     return decorate(view) if view is not None else decorate
