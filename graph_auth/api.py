@@ -39,6 +39,7 @@ from .exceptions import (
 )
 from .graph import GraphClient
 from .token_store import AppTokenStore
+from .user_tokens import check_refresh_account
 
 logger = logging.getLogger(__name__)
 
@@ -209,10 +210,12 @@ class OnBehalfOf:
             account_id = next(iter(msal_client.account_ids(cache)), None)
             if account_id and not claims_challenge:
                 try:
-                    return msal_client.acquire_silent(cache, account_id, scopes,
-                                                      force_refresh=True)["access_token"]
+                    result = msal_client.acquire_silent(cache, account_id, scopes, force_refresh=True)
                 except InteractionRequired:
                     pass              # the cached refresh token is dead: exchange the assertion again
+                else:
+                    check_refresh_account(result, account_id)     # raises: nothing is saved
+                    return result["access_token"]
             try:
                 return msal_client.acquire_on_behalf_of(cache, self.assertion, scopes,
                                                         claims_challenge=claims_challenge)["access_token"]

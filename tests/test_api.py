@@ -4,6 +4,7 @@ import json
 import pytest
 from django.test import override_settings
 
+from graph_auth import crypto
 from graph_auth.emulator.default_directory import CONTOSO_ID, DAEMON_APP_ID, SPA_APP_ID, WEB_APP_ID
 from graph_auth.models import AppTokenCache
 
@@ -136,3 +137,21 @@ def test_django_rest_framework_stays_optional():
             "from django.core.management import call_command; call_command('check')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_an_obo_refresh_answer_for_another_account_is_not_used(client, entra_emulator, entra_session):
+    """The caller's cached on-behalf-of tokens are refreshed; the answer names another account (Lee's
+    real tokens, his client_info, no ID token): the API never calls Graph as Lee, nor keeps his tokens."""
+    from .id_token_support import token_response
+
+    entra_emulator.settings.access_token_lifetime = 240           # cached OBO tokens are due at once
+    token = spa_token(entra_emulator, entra_session)
+    assert call(client, "/api/me", token)[1]["displayName"] == "Adele Vance"
+    lee = token_response(entra_emulator, entra_session, "lee@contoso.onmicrosoft.com")
+    entra_emulator.fail_next("token", 200, json={k: v for k, v in lee.items() if k != "id_token"},
+                             grant_type="refresh_token")
+    status, body, _ = call(client, "/api/me", token)
+    assert status == 401 and body.get("displayName") != "Lee Gu"
+    assert len(entra_emulator.requests("token", grant_type="refresh_token")) == 1
+    stored = crypto.decrypt(AppTokenCache.objects.get().data)
+    assert lee["refresh_token"] not in stored and lee["access_token"] not in stored
