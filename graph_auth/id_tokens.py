@@ -116,11 +116,12 @@ def check_issuer(claims: dict, *, v1: bool = False) -> None:
     """Raise InvalidIdToken unless ``iss`` is the issuer of the token's own ``tid`` (the v2 form,
     or ``https://sts.windows.net/<tid>/`` for v1.0 access tokens) and, for a single-tenant
     authority, ``tid`` is the configured tenant."""
-    tid, template = claims["tid"], metadata()["issuer"]
-    if "{tenantid}" not in template and tid != _tenant_of(template):
+    tid, configured = claims["tid"], configured_tenant()
+    if configured is not None and tid != configured:
         raise InvalidIdToken(f"the token was issued by another tenant or authority (tid {tid} is not "
                              "the configured tenant)")
-    expected = f"https://sts.windows.net/{tid}/" if v1 else template.replace("{tenantid}", tid)
+    expected = (f"https://sts.windows.net/{tid}/" if v1 else
+                metadata()["issuer"].replace("{tenantid}", tid))
     if claims["iss"] != expected:
         raise InvalidIdToken("the token was issued by another tenant or authority (iss is not the "
                              "issuer of its tid)")

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from graph_auth import crypto
 from graph_auth import session as keys
 from graph_auth.backends import GraphAuthBackend
-from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
+from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID, WEB_APP_SECRET
 from graph_auth.models import MicrosoftAccount, TokenCache
 
 pytestmark = pytest.mark.django_db
@@ -204,7 +204,7 @@ def test_an_id_token_naming_our_tenant_with_another_tid_is_refused_at_sign_in(cl
         result = entra_emulator.sign_in(location, ADELE)
         flow = client.session[keys.FLOWS_KEY][result["state"]]["flow"]
         real = entra_session.post(f"https://login.microsoftonline.com/{CONTOSO_ID}/oauth2/v2.0/token", data={
-            "client_id": WEB_APP_ID, "client_secret": "emulator-web-secret", "grant_type": "authorization_code",
+            "client_id": WEB_APP_ID, "client_secret": WEB_APP_SECRET, "grant_type": "authorization_code",
             "code": result["code"], "redirect_uri": flow["redirect_uri"], "code_verifier": flow["code_verifier"],
             "scope": " ".join(flow["scope"])}).json()
         claims = jwt.decode(real["id_token"], options={"verify_signature": False})
