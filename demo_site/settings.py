@@ -75,6 +75,9 @@ GRAPH_AUTH = {
     "TENANT_ID": env("GRAPH_AUTH_TENANT_ID", default="organizations"),
     "SCOPES": ["User.Read", "Mail.Read", "User.ReadBasic.All"],
     "STAFF_ROLES": ["Admin"],                 # the app role "Admin" makes a user staff here
+    # The demo's API (/api/me) serves users of every tenant; a real multi-tenant API names its
+    # tenants in ALLOWED_TENANTS instead.
+    "API_ALLOW_ANY_TENANT": True,
     "EMULATOR_URL": env("GRAPH_AUTH_EMULATOR_URL", default=None),   # see manage.py graph_auth_device_login
     # The emulator (signs tokens for anyone): turned on explicitly, only when no app is registered.
     "EMULATOR": not CLIENT_ID,

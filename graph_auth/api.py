@@ -8,10 +8,14 @@ and call Graph on behalf of the caller (OBO).
     @api_view(roles=["Reports.Read"])            # app-only tokens need one of these app roles
     def report(request): ...
 
-Checked: RS256 signature against the tenant's JWKS, issuer (v1 or v2 form; the configured tenant,
-or any tenant in ALLOWED_TENANTS for multi-tenant apps), audience (API_AUDIENCES: the client id and
-``api://<client id>`` by default), expiry, and scopes (``scp``) or app roles (``roles``). Failures are
-401/403 JSON answers with a ``WWW-Authenticate`` header (RFC 6750).
+Checked: RS256 signature against the tenant's JWKS; an access token, not an ID token (``azp`` +
+``azpacr`` in v2.0 tokens, ``appid`` + ``appidacr`` in v1.0, no ``nonce``/``at_hash``/``c_hash``);
+issuer = the issuer of the token's own ``tid`` in the token's version; tenant (the configured one,
+or for multi-tenant apps one in ALLOWED_TENANTS, or any with API_ALLOW_ANY_TENANT=True); audience
+(API_AUDIENCES: the client id and ``api://<client id>`` by default); expiry; delegated (``scp``) or
+app-only (``idtyp`` "app", or ``roles`` without ``scp`` and ``sub`` == ``oid``), with one of the
+view's scopes or app roles. Failures are 401/403 JSON answers with a ``WWW-Authenticate`` header
+(RFC 6750).
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from .exceptions import (
 )
 from .graph import GraphClient
 from .token_store import AppTokenStore
+from .user_tokens import check_refresh_account
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +81,11 @@ def _audiences() -> list[str]:
     return list(app_settings.API_AUDIENCES or [client_id, f"api://{client_id}"])
 
 
+# Claims only ID tokens carry, and the claims that mark an access token, by token version.
+ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")
+ACCESS_TOKEN_MARKERS = {"1.0": ("appid", "appidacr"), "2.0": ("azp", "azpacr")}
+
+
 def validate_access_token(token: str) -> dict:
     """Return the claims of an access token issued for this API, or raise BearerError (401)."""
     def invalid(text):
@@ -101,26 +111,70 @@ def validate_access_token(token: str) -> dict:
         raise invalid("The token was issued for another audience.") from None
     except jwt.PyJWTError as exc:
         raise invalid(f"The token is not valid: {exc}") from None
-    v2 = id_tokens.expected_issuer(claims)
-    tenant_guid = v2.rstrip("/").split("/")[-2]
-    if claims["iss"] not in (v2, f"https://sts.windows.net/{tenant_guid}/"):
-        raise invalid("The token was issued by another tenant or authority.")
-    allowed = app_settings.ALLOWED_TENANTS
-    if allowed and claims["tid"] not in allowed:
-        raise invalid("The token's tenant is not allowed to use this API.")
+    if any(name in claims for name in ID_TOKEN_CLAIMS):
+        raise invalid("The token is an ID token, not an access token.")
+    markers = ACCESS_TOKEN_MARKERS.get(claims.get("ver"))
+    if not markers or not all(isinstance(claims.get(name), str) and claims[name] for name in markers):
+        raise invalid("The token is not an access token (no azp and azpacr, or appid and appidacr).")
+    if not isinstance(claims["tid"], str) or not claims["tid"]:
+        raise invalid("The token has no tenant id.")
+    try:
+        id_tokens.check_issuer(claims, v1=claims["ver"] == "1.0")
+    except InvalidIdToken:
+        raise invalid("The token was issued by another tenant or authority.") from None
+    _check_tenant(claims["tid"])
+    token_kind(claims)
     return claims
+
+
+def _check_tenant(tid: str) -> None:
+    """ALLOWED_TENANTS, when set, names the tenants whose tokens a multi-tenant API accepts;
+    without it, only API_ALLOW_ANY_TENANT=True opens it to every tenant."""
+    allowed = app_settings.ALLOWED_TENANTS
+    if allowed:
+        if tid not in allowed:
+            raise BearerError(401, "invalid_token", "The token's tenant is not allowed to use this API.")
+    elif app_settings.multi_tenant and not app_settings.API_ALLOW_ANY_TENANT:
+        raise BearerError(401, "invalid_token", "This multi-tenant API accepts no tenant yet: its "
+                                                "GRAPH_AUTH['ALLOWED_TENANTS'] is not set (nor "
+                                                "API_ALLOW_ANY_TENANT).")
+
+
+def token_kind(claims: dict) -> str:
+    """Return "delegated" (a user's token: ``scp``) or "app" (app-only: ``idtyp`` "app", or, without
+    ``idtyp``, ``roles`` and no ``scp`` with ``sub`` equal to ``oid``); raise BearerError (401) for
+    anything else."""
+    scp, roles, idtyp = claims.get("scp"), claims.get("roles"), claims.get("idtyp")
+    malformed_roles = roles is not None and not (isinstance(roles, list)
+                                                 and all(isinstance(r, str) for r in roles))
+    if (scp is not None and not isinstance(scp, str)) or malformed_roles:
+        raise BearerError(401, "invalid_token", "The token's scp or roles claim is malformed.")
+    if scp is not None and idtyp in (None, "user"):
+        return "delegated"
+    # Without idtyp (an optional claim), Entra's app-only tokens carry roles and no scp, and their
+    # subject is the client's service principal: sub == oid (a user's sub is pairwise, never oid).
+    app_subject = bool(roles) and bool(claims.get("oid")) and claims.get("sub") == claims.get("oid")
+    if scp is None and (idtyp == "app" or (idtyp is None and app_subject)):
+        return "app"
+    raise BearerError(401, "invalid_token", "The token is neither a delegated nor an app-only access token.")
+
+
+def granted(claims: dict) -> set[str]:
+    """The scopes (delegated tokens) or app roles (app-only tokens) a validated token grants."""
+    if token_kind(claims) == "delegated":
+        return set(claims["scp"].split())
+    return set(claims.get("roles") or [])
 
 
 def check_permissions(claims: dict, scopes=None, roles=None) -> None:
     """Delegated tokens need one of ``scopes``; app-only tokens one of ``roles`` (403 otherwise)."""
-    delegated = "scp" in claims and claims.get("idtyp") != "app"
-    if delegated:
-        if not scopes or not set(scopes) & set(claims["scp"].split()):
+    if token_kind(claims) == "delegated":
+        if not scopes or not set(scopes) & granted(claims):
             raise BearerError(403, "insufficient_scope",
                               "The token lacks the scope this API needs." if scopes else
                               "This API does not accept delegated (user) tokens.",
                               scope=" ".join(scopes or []))
-    elif not roles or not set(roles) & set(claims.get("roles") or []):
+    elif not roles or not set(roles) & granted(claims):
         raise BearerError(403, "insufficient_scope",
                           "The token lacks the app role this API needs." if roles else
                           "This API does not accept app-only tokens.")
@@ -156,10 +210,12 @@ class OnBehalfOf:
             account_id = next(iter(msal_client.account_ids(cache)), None)
             if account_id and not claims_challenge:
                 try:
-                    return msal_client.acquire_silent(cache, account_id, scopes,
-                                                      force_refresh=True)["access_token"]
+                    result = msal_client.acquire_silent(cache, account_id, scopes, force_refresh=True)
                 except InteractionRequired:
                     pass              # the cached refresh token is dead: exchange the assertion again
+                else:
+                    check_refresh_account(result, account_id)     # raises: nothing is saved
+                    return result["access_token"]
             try:
                 return msal_client.acquire_on_behalf_of(cache, self.assertion, scopes,
                                                         claims_challenge=claims_challenge)["access_token"]
@@ -189,7 +245,7 @@ def api_view(view=None, *, scopes=None, roles=None):
                 return JsonResponse({"error": "temporarily_unavailable"}, status=503)
             request.api_claims = claims
             request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))
-                             if "scp" in claims else None)
+                             if token_kind(claims) == "delegated" else None)
             try:
                 return func(request, *args, **kwargs)
             except InteractionRequired as exc:
@@ -200,6 +256,7 @@ def api_view(view=None, *, scopes=None, roles=None):
             except GraphAuthError as exc:
                 logger.warning("downstream call failed: %s", exc)
                 return JsonResponse({"error": "downstream_error"}, status=502)
+        wrapper.graph_auth_api = True          # for the system check on multi-tenant APIs (W030)
         return wrapper
 
     return decorate(view) if view is not None else decorate

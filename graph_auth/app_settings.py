@@ -49,6 +49,9 @@ DEFAULTS = {
 
     # Protected APIs (bearer tokens for this app's own API) and on-behalf-of
     "API_AUDIENCES": None,                # accepted "aud" values; default: client id and api://<client id>
+    # A multi-tenant API (TENANT_ID organizations/common) accepts the tenants in ALLOWED_TENANTS;
+    # without that list it refuses every bearer token unless this is True (any tenant at all).
+    "API_ALLOW_ANY_TENANT": False,
     "OBO_SCOPES": ["User.Read"],          # what request.graph asks for on behalf of an API caller
 
     # Graph client

@@ -1,6 +1,8 @@
 """System checks for graph_auth's configuration (ids graph_auth.E0xx / W0xx, each with a hint)."""
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -144,6 +146,44 @@ def check_sqlite_locking(app_configs=None, **kwargs):
     return []
 
 
+def _protects_an_api(patterns) -> bool:
+    """Whether the URL patterns route to an ``api_view`` or a DRF view authenticating with
+    GraphBearerAuthentication (graph_auth.drf is imported by any module that uses it)."""
+    drf = sys.modules.get("graph_auth.drf")
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            if _protects_an_api(pattern.url_patterns):
+                return True
+            continue
+        view = getattr(pattern, "callback", None)
+        if getattr(view, "graph_auth_api", False):
+            return True
+        authenticators = getattr(getattr(view, "cls", None), "authentication_classes", None) or ()
+        if drf and any(isinstance(a, type) and issubclass(a, drf.GraphBearerAuthentication)
+                       for a in authenticators):
+            return True
+    return False
+
+
+@register(Tags.security)
+def check_api_tenants(app_configs=None, **kwargs):
+    """A multi-tenant protected API refuses every bearer token until it names its tenants."""
+    user = app_settings.user_settings
+    if not app_settings.multi_tenant or user.get("ALLOWED_TENANTS") or user.get("API_ALLOW_ANY_TENANT"):
+        return []
+    if not getattr(settings, "ROOT_URLCONF", None):
+        return []
+    from django.urls import get_resolver
+    if not _protects_an_api(get_resolver().url_patterns):
+        return []
+    return [Warning(
+        f"This site protects an API with graph_auth and TENANT_ID is {app_settings.TENANT_ID!r} "
+        "(multi-tenant), but GRAPH_AUTH['ALLOWED_TENANTS'] is not set: the API refuses every bearer token.",
+        hint="Set ALLOWED_TENANTS to the tenant ids whose users and apps may call the API, or "
+             "API_ALLOW_ANY_TENANT=True for an API open to every Microsoft Entra tenant.",
+        id="graph_auth.W030")]
+
+
 @register(Tags.security)
 def check_session_engine(app_configs=None, **kwargs):
     if settings.SESSION_ENGINE == "django.contrib.sessions.backends.signed_cookies":
@@ -152,5 +192,5 @@ def check_session_engine(app_configs=None, **kwargs):
             "and the admin's sign-out action can't end a user's sessions (they live in browsers).",
             hint="Use a server-side session engine (db, cache, cached_db or file) to be able to end "
                  "sessions, or accept that signed-out users stay signed in here until their cookie "
-                 "expires.", id="graph_auth.W030")]
+                 "expires.", id="graph_auth.W031")]
     return []

@@ -16,9 +16,27 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from .api import BearerError, OnBehalfOf, check_permissions, validate_access_token
+from .api import BearerError, OnBehalfOf, check_permissions, granted, token_kind, validate_access_token
+from .exceptions import IdentityPlatformUnavailable
 from .graph import GraphClient
 from .models import MicrosoftAccount
+
+
+class IdentityPlatformDown(exceptions.APIException):
+    """The Microsoft identity platform can't be reached (keys, metadata or on-behalf-of): try later."""
+    status_code = 503
+    default_detail = "The Microsoft identity platform is unavailable. Try again in a moment."
+    default_code = "temporarily_unavailable"
+
+
+class _OnBehalfOf(OnBehalfOf):
+    """On-behalf-of tokens whose platform outages DRF renders as 503 (not 500)."""
+
+    def get_token(self, *args, **kwargs) -> str:
+        try:
+            return super().get_token(*args, **kwargs)
+        except IdentityPlatformUnavailable:
+            raise IdentityPlatformDown() from None
 
 
 class TokenUser:
@@ -41,7 +59,8 @@ class TokenUser:
 
 
 class GraphBearerAuthentication(BaseAuthentication):
-    """Authenticate ``Authorization: Bearer`` tokens issued for this app's API.
+    """Authenticate ``Authorization: Bearer`` tokens issued for this app's API: the tokens
+    ``api_view`` accepts (graph_auth.api's validation), granting at least one scope or app role.
 
     ``request.user`` is the Django user linked to the caller's (tid, oid) if any, else a
     ``TokenUser``; ``request.auth`` holds the token's claims; ``request.graph`` calls Graph on
@@ -53,14 +72,21 @@ class GraphBearerAuthentication(BaseAuthentication):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer":
             return None
+        token = token.strip()
         try:
-            claims = validate_access_token(token.strip())
+            claims = validate_access_token(token)
+            if not granted(claims):
+                # api_view never accepts it either: any app in an allowed tenant can get an
+                # app-only token for this API without an app role.
+                raise BearerError(401, "invalid_token", "The token grants no scope or app role.")
         except BearerError as exc:
             raise exceptions.AuthenticationFailed(exc.description) from None
+        except IdentityPlatformUnavailable:
+            raise IdentityPlatformDown() from None
         django_request = request._request
         django_request.api_claims = claims
-        django_request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token.strip(), claims)))
-                                if "scp" in claims else None)
+        django_request.graph = (SimpleLazyObject(lambda: GraphClient(_OnBehalfOf(token, claims)))
+                                if token_kind(claims) == "delegated" else None)
         account = (MicrosoftAccount.objects.select_related("user")
                    .filter(tenant_id=claims["tid"], object_id=claims.get("oid")).first())
         user = account.user if account and account.user.is_active else TokenUser(claims)

@@ -1,5 +1,6 @@
 """ID-token validation, done here because msal no longer does it: signature against the tenant's
-JWKS (cached, refetched once on an unknown ``kid``), issuer, audience, lifetime, tenant."""
+JWKS (cached, refetched once on an unknown ``kid``), issuer tied to the tenant, audience and
+authorized party, lifetime, tenant."""
 from __future__ import annotations
 
 import logging
@@ -99,9 +100,41 @@ def _signing_key(kid: str | None):
     return entry["keys"][kid]
 
 
-def expected_issuer(claims: dict) -> str:
-    """The issuer the authority's metadata names ({tenantid} filled in for multi-tenant ones)."""
-    return metadata()["issuer"].replace("{tenantid}", str(claims.get("tid", "")))
+def _tenant_of(issuer: str) -> str:
+    """The tenant segment of a v2 issuer, ``https://<host>/<tenant>/v2.0``."""
+    return issuer.rstrip("/").rsplit("/", 2)[-2]
+
+
+def configured_tenant() -> str | None:
+    """The configured tenant's id (a domain TENANT_ID resolved through the metadata's issuer), or
+    None when the authority is multi-tenant (organizations, common)."""
+    issuer = metadata()["issuer"]
+    return None if "{tenantid}" in issuer else _tenant_of(issuer)
+
+
+def check_issuer(claims: dict, *, v1: bool = False) -> None:
+    """Raise InvalidIdToken unless ``iss`` is the issuer of the token's own ``tid`` (the v2 form,
+    or ``https://sts.windows.net/<tid>/`` for v1.0 access tokens) and, for a single-tenant
+    authority, ``tid`` is the configured tenant."""
+    tid, configured = claims["tid"], configured_tenant()
+    if configured is not None and tid != configured:
+        raise InvalidIdToken(f"the token was issued by another tenant or authority (tid {tid} is not "
+                             "the configured tenant)")
+    expected = (f"https://sts.windows.net/{tid}/" if v1 else
+                metadata()["issuer"].replace("{tenantid}", tid))
+    if claims["iss"] != expected:
+        raise InvalidIdToken("the token was issued by another tenant or authority (iss is not the "
+                             "issuer of its tid)")
+
+
+def _check_authorized_party(claims: dict, client_id: str) -> None:
+    """OIDC Core 3.1.3.7: with several audiences, ``azp`` must be present; when present, it must be
+    this app."""
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if len(audiences) > 1 and "azp" not in claims:
+        raise InvalidIdToken("the ID token has several audiences and no authorized party ('azp')")
+    if "azp" in claims and claims["azp"] != client_id:
+        raise InvalidIdToken("the ID token was issued to another party ('azp' is not this app)")
 
 
 def validate(id_token: str) -> dict:
@@ -116,8 +149,9 @@ def validate(id_token: str) -> dict:
     if header.get("alg") != "RS256":
         raise InvalidIdToken(f"unexpected signing algorithm {header.get('alg')!r}")
     key = _signing_key(header.get("kid"))
+    client_id = app_settings.client_id
     try:
-        claims = jwt.decode(id_token, key, algorithms=["RS256"], audience=app_settings.client_id,
+        claims = jwt.decode(id_token, key, algorithms=["RS256"], audience=client_id,
                             leeway=app_settings.ID_TOKEN_LEEWAY,
                             options={"require": ["exp", "iat", "iss", "aud", "sub"]})
     except jwt.ExpiredSignatureError as exc:
@@ -131,8 +165,8 @@ def validate(id_token: str) -> dict:
     for name in ("tid", "oid"):
         if not claims.get(name) or not isinstance(claims[name], str):
             raise InvalidIdToken(f"the ID token has no {name!r} claim")
-    if claims["iss"] != expected_issuer(claims):
-        raise InvalidIdToken("the ID token was issued by another tenant or authority")
+    _check_authorized_party(claims, client_id)
+    check_issuer(claims)
     allowed = app_settings.ALLOWED_TENANTS
     if allowed and claims["tid"] not in allowed:
         raise InvalidIdToken(f"tenant {claims['tid']} is not in GRAPH_AUTH['ALLOWED_TENANTS']")

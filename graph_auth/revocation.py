@@ -10,10 +10,11 @@ from importlib import import_module
 
 from django.conf import settings
 
+from . import id_tokens
 from .app_tokens import app_graph
-from .exceptions import GraphAuthError
+from .exceptions import GraphAuthError, IdentityPlatformUnavailable, InvalidIdToken
 from .models import MicrosoftAccount, UserSession
-from .token_store import TokenStore
+from .token_store import AppTokenStore, TokenStore
 
 logger = logging.getLogger(__name__)
 
@@ -42,18 +43,36 @@ def end_sessions(records) -> int:
     return len(keys)
 
 
-def end_entra_session(sid: str) -> int:
+def end_entra_session(sid: str, iss: str | None = None) -> int:
     """Front-channel logout: end the sessions opened in Entra session ``sid``; users left with no
-    session lose their stored tokens too."""
+    session lose their stored tokens too. An ``iss`` (OIDC Front-Channel Logout 1.0; Entra sends
+    only ``sid``) must be the issuer of a tenant the session's user signed in to, else nothing ends."""
     if not sid:
         return 0
     records = UserSession.objects.filter(sid=sid)
+    if iss is not None:
+        records = records.filter(user__in=[r.user_id for r in records if _issued_for(r.user_id, iss)])
     users = {r.user for r in records.select_related("user")}
     ended = end_sessions(records)
     for user in users:
         if not UserSession.objects.filter(user=user).exists():
             TokenStore(user).delete()
     return ended
+
+
+def _issued_for(user_id, iss: str) -> bool:
+    """Whether ``iss`` is the issuer of one of the tenants the user's Microsoft accounts are in."""
+    for tid in MicrosoftAccount.objects.filter(user_id=user_id).values_list("tenant_id", flat=True):
+        try:
+            id_tokens.check_issuer({"tid": tid, "iss": iss})
+            return True
+        except InvalidIdToken:
+            continue
+        except IdentityPlatformUnavailable:
+            logger.warning("front-channel logout: the issuer can't be checked now (identity platform "
+                           "unavailable); nothing ended")
+            return False
+    return False
 
 
 def revoke_at_entra(user) -> bool:
@@ -84,9 +103,12 @@ def only_personal_accounts(user) -> bool:
 
 def sign_out_everywhere(user) -> dict:
     """Revoke the user's sessions at Entra (when the app may, and not for personal accounts),
-    delete their tokens and end every Django session of theirs. Returns what was done."""
+    delete their tokens (the on-behalf-of tokens of the site's API too) and end every Django
+    session of theirs. Returns what was done."""
     revoked = revoke_at_entra(user)
     TokenStore(user).delete()
+    for tid, oid in MicrosoftAccount.objects.filter(user=user).values_list("tenant_id", "object_id"):
+        AppTokenStore.for_caller(tid, oid).delete()          # the API's on-behalf-of tokens for them
     ended = end_sessions(UserSession.objects.filter(user=user))
     logger.info("signed user %s out everywhere (revoked at Entra: %s, sessions ended: %s)",
                 user.pk, revoked, ended)

@@ -120,9 +120,7 @@ class UserTokens:
         """A refresh must answer for the signed-in account: its ``client_info`` names the same home
         account, and a refreshed ID token names a (tid, oid) linked to this user with that home
         account (for a guest the two pairs differ; each is compared with its own kind)."""
-        home = msal_client.result_account(result)
-        if home is not None and home != account_id:
-            self._mismatch("the refresh answer's client_info names another account")
+        check_refresh_account(result, account_id)
         if not result.get("id_token"):
             return
         try:
@@ -132,13 +130,22 @@ class UserTokens:
         linked = MicrosoftAccount.objects.filter(user=self.user, tenant_id=claims["tid"],
                                                  object_id=claims["oid"], home_account_id=account_id)
         if not linked.exists():
-            self._mismatch("the refreshed ID token names another identity than the session's account")
+            _mismatch("the refreshed ID token names another identity than the session's account")
 
-    @staticmethod
-    def _mismatch(reason: str):
-        logger.warning("token refresh rejected: %s", reason)
-        raise InteractionRequired({"error": "identity_mismatch",
-                                   "error_description": "The refreshed tokens are for another user."})
+
+def check_refresh_account(result: dict, account_id: str) -> None:
+    """Raise InteractionRequired when a refresh answer's ``client_info`` names another account than
+    ``account_id``: msal would have written that account's refresh token into this one's entry, so
+    the caller must not save the cache (raising inside the row lock rolls it back)."""
+    home = msal_client.result_account(result)
+    if home is not None and home != account_id:
+        _mismatch("the refresh answer's client_info names another account")
+
+
+def _mismatch(reason: str):
+    logger.warning("token refresh rejected: %s", reason)
+    raise InteractionRequired({"error": "identity_mismatch",
+                               "error_description": "The refreshed tokens are for another user."})
 
 
 def store_sign_in(user, claims: dict, cache) -> str:

@@ -47,3 +47,19 @@ def forge(emulator, claims: dict, *, key=None, kid=None, **changes) -> str:
 
 def fetched(emulator, endpoint: str) -> int:
     return len(emulator.requests(endpoint))
+
+
+def token_response(emulator, session, user, scopes=("User.Read",)) -> dict:
+    """The token endpoint's own JSON answer to a code redemption by the demo app for ``user``
+    (access and refresh tokens, ID token, client_info), without msal's processing."""
+    app = msal.ConfidentialClientApplication(
+        WEB_APP_ID, client_credential=WEB_APP_SECRET, http_client=session, http_cache={},
+        authority="https://login.microsoftonline.com/organizations")
+    flow = app.initiate_auth_code_flow(list(scopes), redirect_uri=REDIRECT_URI)
+    code = emulator.sign_in(flow["auth_uri"], user)["code"]
+    response = session.post("https://login.microsoftonline.com/organizations/oauth2/v2.0/token", data={
+        "client_id": WEB_APP_ID, "client_secret": WEB_APP_SECRET, "grant_type": "authorization_code",
+        "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": flow["code_verifier"],
+        "scope": " ".join(flow["scope"]), "client_info": "1"})
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -1,63 +1,16 @@
 """Protected APIs: bearer tokens for this app's own API, and Graph on behalf of the caller."""
-import base64
-import hashlib
 import json
-import secrets
-from urllib.parse import urlencode
 
 import pytest
 from django.test import override_settings
 
-from graph_auth.emulator.default_directory import (
-    CONTOSO_ID,
-    DAEMON_APP_ID,
-    DAEMON_APP_SECRET,
-    FABRIKAM_ID,
-    SPA_APP_ID,
-    WEB_APP_ID,
-)
+from graph_auth import crypto
+from graph_auth.emulator.default_directory import CONTOSO_ID, DAEMON_APP_ID, SPA_APP_ID, WEB_APP_ID
 from graph_auth.models import AppTokenCache
 
+from .api_support import ADELE, call, daemon_token, spa_token
+
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.api_urls")]
-API_SCOPE = f"api://{WEB_APP_ID}/access_as_user"
-ADELE = "adele@contoso.onmicrosoft.com"
-LOGIN = "https://login.microsoftonline.com"
-
-
-def spa_token(emulator, session, user=ADELE, scope=API_SCOPE, tenant="organizations") -> str:
-    """What the demo's single-page app does: code + PKCE as a public client, redeemed cross-origin."""
-    verifier = secrets.token_urlsafe(32)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"client_id": SPA_APP_ID, "response_type": "code", "redirect_uri": "http://localhost:8000/spa/",
-              "scope": f"{scope} openid profile offline_access", "state": "s", "response_mode": "fragment",
-              "code_challenge": challenge, "code_challenge_method": "S256"}
-    result = emulator.sign_in(f"{LOGIN}/{tenant}/oauth2/v2.0/authorize?{urlencode(params)}", user)
-    response = session.post(f"{LOGIN}/{tenant}/oauth2/v2.0/token", headers={"Origin": "http://localhost:8000"},
-                            data={"client_id": SPA_APP_ID, "grant_type": "authorization_code",
-                                  "code": result["code"], "redirect_uri": params["redirect_uri"],
-                                  "code_verifier": verifier, "scope": scope})
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
-
-
-@pytest.fixture
-def daemon_token(entra_session):
-    """An app-only token for this site's API, from the daemon app (client credentials)."""
-    import msal
-
-    def get():
-        app = msal.ConfidentialClientApplication(
-            DAEMON_APP_ID, client_credential=DAEMON_APP_SECRET, authority=f"{LOGIN}/{CONTOSO_ID}",
-            http_client=entra_session, http_cache={})
-        return app.acquire_token_for_client([f"api://{WEB_APP_ID}/.default"])["access_token"]
-    return get
-
-
-def call(client, url, token=None, **headers):
-    if token:
-        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    response = client.get(url, **headers)
-    return response.status_code, json.loads(response.content), response.get("WWW-Authenticate", "")
 
 
 def test_api_calls_graph_on_behalf_of_the_caller(client, entra_emulator, entra_session):
@@ -184,3 +137,21 @@ def test_django_rest_framework_stays_optional():
             "from django.core.management import call_command; call_command('check')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_an_obo_refresh_answer_for_another_account_is_not_used(client, entra_emulator, entra_session):
+    """The caller's cached on-behalf-of tokens are refreshed; the answer names another account (Lee's
+    real tokens, his client_info, no ID token): the API never calls Graph as Lee, nor keeps his tokens."""
+    from .id_token_support import token_response
+
+    entra_emulator.settings.access_token_lifetime = 240           # cached OBO tokens are due at once
+    token = spa_token(entra_emulator, entra_session)
+    assert call(client, "/api/me", token)[1]["displayName"] == "Adele Vance"
+    lee = token_response(entra_emulator, entra_session, "lee@contoso.onmicrosoft.com")
+    entra_emulator.fail_next("token", 200, json={k: v for k, v in lee.items() if k != "id_token"},
+                             grant_type="refresh_token")
+    status, body, _ = call(client, "/api/me", token)
+    assert status == 401 and body.get("displayName") != "Lee Gu"
+    assert len(entra_emulator.requests("token", grant_type="refresh_token")) == 1
+    stored = crypto.decrypt(AppTokenCache.objects.get().data, AppTokenCache.objects.get().context)
+    assert lee["refresh_token"] not in stored and lee["access_token"] not in stored

@@ -4,7 +4,11 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from graph_auth.backends import GraphAuthBackend
+from graph_auth.emulator.default_directory import CONTOSO_ID
 from graph_auth.middleware import GraphAuthMiddleware
+
+# graph_auth's own URLs: no protected API, so graph_auth.W030 (tests below) stays out of the way.
+pytestmark = pytest.mark.urls("graph_auth.urls")
 
 
 def ids(**graph_auth):
@@ -110,8 +114,35 @@ def test_subclasses_of_the_backend_and_middleware_count():
     assert found == set()
 
 
+@pytest.mark.urls("demo_site.urls")             # a site with protected APIs (api_view and DRF)
+@pytest.mark.parametrize("graph_auth, fires", [
+    ({}, True),
+    ({"TENANT_ID": "common"}, True),
+    ({"ALLOWED_TENANTS": [CONTOSO_ID]}, False),
+    ({"API_ALLOW_ANY_TENANT": True}, False),
+    ({"TENANT_ID": CONTOSO_ID}, False),
+    ({"TENANT_ID": "contoso.onmicrosoft.com"}, False),
+])
+def test_multi_tenant_api_without_allowed_tenants(graph_auth, fires):
+    with override_settings(GRAPH_AUTH={**CONFIGURED, **graph_auth}, DEBUG=False):
+        messages = [m for m in run_checks() if m.id == "graph_auth.W030"]
+    assert bool(messages) is fires
+    if fires:
+        assert "ALLOWED_TENANTS" in messages[0].msg and "API_ALLOW_ANY_TENANT" in messages[0].hint
+
+
+@pytest.mark.parametrize("urls", ["graph_auth.urls", "tests.drf_urls", "tests.api_urls"])
+def test_the_api_check_looks_for_protected_apis_in_the_urls(urls, settings):
+    """Silent for a site with no protected API; api_view views and DRF views authenticating with
+    GraphBearerAuthentication (included at any depth) count."""
+    settings.ROOT_URLCONF = urls
+    with override_settings(GRAPH_AUTH=CONFIGURED, DEBUG=False):
+        found = {m.id for m in run_checks() if m.id == "graph_auth.W030"}
+    assert found == (set() if urls == "graph_auth.urls" else {"graph_auth.W030"})
+
+
 def test_signed_cookie_sessions_are_reported():
     cookies = "django.contrib.sessions.backends.signed_cookies"
-    assert "graph_auth.W030" in ids(GRAPH_AUTH=CONFIGURED, DEBUG=False, SESSION_ENGINE=cookies)
-    assert "graph_auth.W030" not in ids(GRAPH_AUTH=CONFIGURED, DEBUG=False,
+    assert "graph_auth.W031" in ids(GRAPH_AUTH=CONFIGURED, DEBUG=False, SESSION_ENGINE=cookies)
+    assert "graph_auth.W031" not in ids(GRAPH_AUTH=CONFIGURED, DEBUG=False,
                                         SESSION_ENGINE="django.contrib.sessions.backends.cached_db")

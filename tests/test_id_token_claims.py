@@ -1,5 +1,6 @@
 """id_tokens.validate(): each bad token gets a clear InvalidIdToken; issuers for multi- and
-single-tenant authorities; ALLOWED_TENANTS; clock-skew leeway."""
+single-tenant authorities (iss tied to tid); several audiences and azp; ALLOWED_TENANTS; clock-skew
+leeway."""
 from __future__ import annotations
 
 import base64
@@ -11,7 +12,7 @@ import pytest
 from django.test import override_settings
 
 from graph_auth import id_tokens
-from graph_auth.emulator.default_directory import CONTOSO, CONTOSO_ID, FABRIKAM_ID
+from graph_auth.emulator.default_directory import CONTOSO, CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
 from graph_auth.exceptions import InvalidIdToken
 
 from .graph_support import FABRICE
@@ -171,3 +172,26 @@ def test_a_single_tenant_app_in_another_tenant_rejects_contoso(adele_token):
     with settings(TENANT_ID=FABRIKAM_ID):
         rejected(adele_token, "another tenant or authority")
 
+
+
+# -- iss tied to tid; several audiences ------------------------------------------------------------
+@pytest.mark.parametrize("tenant", [CONTOSO_ID, CONTOSO])        # a domain resolves through the metadata
+def test_single_tenant_refuses_our_issuer_with_another_tid(claims, entra_emulator, tenant):
+    with settings(TENANT_ID=tenant):
+        assert id_tokens.validate(forge(entra_emulator, claims))["tid"] == CONTOSO_ID
+        rejected(forge(entra_emulator, claims, tid=FABRIKAM_ID), "another tenant or authority")
+
+
+@pytest.mark.parametrize("azp", [None, "a-third-party"])
+def test_several_audiences_need_this_app_as_authorized_party(claims, entra_emulator, azp):
+    token = forge(entra_emulator, claims, aud=[WEB_APP_ID, "api://a-third-party"], azp=azp)
+    rejected(token, "no authorized party" if azp is None else "issued to another party")
+
+
+def test_several_audiences_with_this_app_as_authorized_party(claims, entra_emulator):
+    token = forge(entra_emulator, claims, aud=[WEB_APP_ID, "api://a-third-party"], azp=WEB_APP_ID)
+    assert id_tokens.validate(token)["azp"] == WEB_APP_ID
+
+
+def test_an_authorized_party_must_be_this_app(claims, entra_emulator):
+    rejected(forge(entra_emulator, claims, azp="a-third-party"), "issued to another party")

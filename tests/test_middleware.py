@@ -162,3 +162,30 @@ def test_a_refreshed_id_token_for_another_identity_ends_the_session(adele_expiri
     response = adele_expiring.get("/profile/")
     assert response.status_code == 302 and response["Location"].startswith("/auth/login/")
     assert "_auth_user_id" not in adele_expiring.session
+
+
+def test_a_refresh_answer_for_another_account_without_an_id_token_ends_the_session(
+        adele_expiring, entra_emulator, entra_session):
+    """The token endpoint answers Adele's refresh with Lee's real tokens: his client_info, no ID
+    token. (msal would write Lee's refresh token into Adele's entry.) None of Lee's tokens is used
+    or kept, and Adele's session ends."""
+    from graph_auth import msal_client
+    from graph_auth.token_store import TokenStore
+
+    from .id_token_support import token_response
+
+    lee = token_response(entra_emulator, entra_session, "lee@contoso.onmicrosoft.com",
+                         ["User.Read", "Mail.Read", "User.ReadBasic.All"])
+    answer = {name: value for name, value in lee.items() if name != "id_token"}
+    lee_id = entra_emulator.user("lee@contoso.onmicrosoft.com").id
+    assert msal_client.result_account(answer).startswith(lee_id)
+    entra_emulator.clear_log()
+    entra_emulator.fail_next("token", 200, json=answer, grant_type="refresh_token")
+    response = adele_expiring.get("/profile/")
+    assert response.status_code == 302 and response["Location"].startswith("/auth/login/")
+    assert "_auth_user_id" not in adele_expiring.session
+    adele = get_user_model().objects.get(microsoft_accounts__username=ADELE)
+    stored = TokenStore(adele).load().serialize()
+    assert lee["refresh_token"] not in stored and lee["access_token"] not in stored and lee_id not in stored
+    assert entra_emulator.requests("graph") == []                      # Lee's token never reached Graph
+    assert len(entra_emulator.requests("token", grant_type="refresh_token")) == 1

@@ -6,9 +6,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from graph_auth import session as keys
-from graph_auth.emulator.default_directory import WEB_APP_ID
-from graph_auth.models import MicrosoftAccount, TokenCache, UserSession
+from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
+from graph_auth.models import AppTokenCache, MicrosoftAccount, TokenCache, UserSession
 
+from .api_support import spa_token
 from .emulator.browsing import DjangoBrowser, parse
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +112,28 @@ def test_admin_action_signs_selected_users_out_everywhere(entra_emulator, entra_
     assert "Signed 1 user(s) out everywhere" in response.content.decode()
     assert not is_signed_in(adele) and is_signed_in(lee)
     assert entra_emulator.user(ADELE).sessions_valid_from > 0
+
+
+@pytest.mark.parametrize("iss", [f"https://login.microsoftonline.com/{FABRIKAM_ID}/v2.0",
+                                 f"https://sts.windows.net/{CONTOSO_ID}/", "https://evil.example.com/", ""])
+def test_front_channel_logout_with_another_issuer_ends_nothing(entra_emulator, entra_sign_in, iss):
+    """Entra sends only sid; when an iss comes too (OIDC Front-Channel Logout 1.0), it must be
+    the issuer of the signed-in account's tenant."""
+    laptop = signed_in(entra_sign_in)
+    sid = laptop.session[keys.SID_KEY]
+    assert Client().get("/auth/logout/front-channel", {"sid": sid, "iss": iss}).status_code == 200
+    assert is_signed_in(laptop)
+    Client().get("/auth/logout/front-channel",
+                 {"sid": sid, "iss": f"https://login.microsoftonline.com/{CONTOSO_ID}/v2.0"})
+    assert not is_signed_in(laptop)
+
+
+def test_sign_out_everywhere_deletes_the_users_on_behalf_of_tokens(entra_emulator, entra_session, entra_sign_in):
+    laptop = signed_in(entra_sign_in)
+    for user in (ADELE, LEE):                     # each calls the site's API from its single-page app
+        token = spa_token(entra_emulator, entra_session, user)
+        assert Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    lee = f"obo:{WEB_APP_ID}:{CONTOSO_ID}:{entra_emulator.user(LEE).id}"
+    assert AppTokenCache.objects.filter(key__startswith="obo:").count() == 2
+    laptop.post("/auth/logout/everywhere/")
+    assert list(AppTokenCache.objects.filter(key__startswith="obo:").values_list("key", flat=True)) == [lee]

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from graph_auth import crypto
 from graph_auth import session as keys
 from graph_auth.backends import GraphAuthBackend
-from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
+from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID, WEB_APP_SECRET
 from graph_auth.models import MicrosoftAccount, TokenCache
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +189,28 @@ def test_a_flow_older_than_its_lifetime_is_refused(client, entra_emulator):
     session.save()
     response = client.get("/auth/callback", entra_emulator.sign_in(location, ADELE))
     assert response.status_code == 400 and failure_reason(response) == "expired_flow"
+
+
+def test_an_id_token_naming_our_tenant_with_another_tid_is_refused_at_sign_in(client, entra_emulator,
+                                                                               entra_session):
+    """A single-tenant site: the token response carries an ID token whose iss is Contoso's and
+    whose tid is Fabrikam's (signed with the platform's key); no user is linked under Fabrikam."""
+    import jwt
+
+    from .id_token_support import forge
+
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "TENANT_ID": CONTOSO_ID}):
+        location = start(client)
+        result = entra_emulator.sign_in(location, ADELE)
+        flow = client.session[keys.FLOWS_KEY][result["state"]]["flow"]
+        real = entra_session.post(f"https://login.microsoftonline.com/{CONTOSO_ID}/oauth2/v2.0/token", data={
+            "client_id": WEB_APP_ID, "client_secret": WEB_APP_SECRET, "grant_type": "authorization_code",
+            "code": result["code"], "redirect_uri": flow["redirect_uri"], "code_verifier": flow["code_verifier"],
+            "scope": " ".join(flow["scope"])}).json()
+        claims = jwt.decode(real["id_token"], options={"verify_signature": False})
+        assert claims["iss"] == f"https://login.microsoftonline.com/{CONTOSO_ID}/v2.0"
+        entra_emulator.fail_next("token", 200, json={**real, "id_token": forge(entra_emulator, claims,
+                                                                                tid=FABRIKAM_ID)})
+        response = client.get("/auth/callback", result)
+    assert response.status_code == 403 and failure_reason(response) == "invalid_id_token"
+    assert not MicrosoftAccount.objects.exists() and "_auth_user_id" not in client.session

@@ -74,9 +74,10 @@ class SignOutEverywhereView(LoginRequiredMixin, View):
 @method_decorator([never_cache, xframe_options_exempt], name="dispatch")
 class FrontChannelLogoutView(View):
     """Entra loads this (in an iframe) with ``sid`` when the user signs out of their Entra session:
-    end the sessions opened in it. Register it as the app's front-channel logout URL."""
+    end the sessions opened in it (checking ``iss`` too when one is sent). Register it as the app's
+    front-channel logout URL."""
 
     def get(self, request):
-        ended = revocation.end_entra_session(request.GET.get("sid", ""))
+        ended = revocation.end_entra_session(request.GET.get("sid", ""), request.GET.get("iss"))
         logger.info("front-channel logout ended %s session(s)", ended)
         return HttpResponse("", content_type="text/plain")

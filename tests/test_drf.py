@@ -1,0 +1,66 @@
+"""Django REST framework: GraphBearerAuthentication authenticates only what api_view would accept,
+and an unavailable identity platform is a 503."""
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from graph_auth.emulator.default_directory import CONTOSO_ID, DAEMON_APP_ID, WEB_APP_ID
+
+from .api_support import ADELE, call, daemon_token, spa_token
+from .id_token_support import get_id_token
+
+pytest.importorskip("rest_framework")
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.drf_urls")]
+FABRICE = "fabrice@fabrikam.onmicrosoft.com"
+
+
+def test_a_delegated_token_is_authenticated(client, entra_emulator, entra_session):
+    token = spa_token(entra_emulator, entra_session)
+    assert call(client, "/v1/me", token)[:2] == (200, {"displayName": "Adele Vance", "mail": ADELE,
+                                                       "user": ADELE})
+    assert call(client, "/v1/whoami", token)[:2] == (200, {"user": ADELE})
+
+
+def test_an_id_token_is_not_authenticated(client, entra_emulator, get_id_token):
+    entra_emulator.user(ADELE).app_roles[WEB_APP_ID] = ["Reports.Read"]
+    id_token = get_id_token(ADELE)
+    for url in ("/v1/me", "/v1/whoami"):
+        status, body, challenge = call(client, url, id_token)
+        assert status == 401 and "not an access token" in body["detail"] and challenge == 'Bearer realm=""'
+
+
+def test_an_app_only_token_without_an_app_role_is_not_authenticated(client, entra_emulator, entra_directory,
+                                                                     daemon_token):
+    """Any app in an allowed tenant can get such a token for the API: it proves nothing."""
+    status, body, _ = call(client, "/v1/whoami", daemon_token())
+    assert status == 401 and "no scope or app role" in body["detail"]
+    entra_directory.apps[DAEMON_APP_ID].application_permissions[f"api://{WEB_APP_ID}"] = ["Reports.Read"]
+    assert call(client, "/v1/whoami", daemon_token())[0] == 200
+
+
+def test_a_token_from_a_tenant_the_api_does_not_allow_is_not_authenticated(client, entra_emulator,
+                                                                            entra_session):
+    fabrice = spa_token(entra_emulator, entra_session, FABRICE)
+    with override_settings(GRAPH_AUTH={"EMULATOR": True}):            # multi-tenant, no tenants named
+        status, body, _ = call(client, "/v1/whoami", fabrice)
+        assert status == 401 and "ALLOWED_TENANTS" in body["detail"]
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "ALLOWED_TENANTS": [CONTOSO_ID]}):
+        assert call(client, "/v1/whoami", fabrice)[0] == 401
+        assert call(client, "/v1/whoami", spa_token(entra_emulator, entra_session))[0] == 200
+
+
+@pytest.mark.parametrize("endpoint", ["openid-configuration", "jwks"])
+def test_an_unavailable_identity_platform_is_a_503(client, entra_emulator, entra_session, endpoint):
+    token = spa_token(entra_emulator, entra_session)
+    entra_emulator.fail_next(endpoint, 503, times=None)
+    status, body, _ = call(client, "/v1/me", token)
+    assert status == 503 and body["detail"]
+
+
+def test_an_unavailable_identity_platform_during_on_behalf_of_is_a_503(client, entra_emulator, entra_session):
+    token = spa_token(entra_emulator, entra_session)
+    assert call(client, "/v1/whoami", token)[0] == 200                 # keys fetched and cached
+    entra_emulator.fail_next("token", 503, times=None)
+    status, body, _ = call(client, "/v1/me", token)
+    assert status == 503 and body["detail"]
