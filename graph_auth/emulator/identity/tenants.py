@@ -1,10 +1,11 @@
 """Tenant segments in identity URLs: a GUID, a verified domain, or common/organizations/consumers."""
 from __future__ import annotations
 
+from ..directory import CONSUMERS_TENANT_ID
 from ..errors import OAuthError
 
 MULTI_TENANT = ("common", "organizations", "consumers")
-CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+__all__ = ["CONSUMERS_TENANT_ID", "MULTI_TENANT", "resolve", "unknown_tenant"]
 
 
 def unknown_tenant(key: str) -> OAuthError:
@@ -23,10 +24,3 @@ def resolve(em, key: str):
     if tenant is None:
         raise unknown_tenant(key)
     return tenant.id, tenant
-
-
-def user_allowed(tenant_segment: str, tenant, user) -> bool:
-    """Whether ``user`` may sign in at an endpoint for ``tenant_segment``."""
-    if tenant is not None:
-        return user.tenant_id == tenant.id
-    return tenant_segment in ("common", "organizations")
