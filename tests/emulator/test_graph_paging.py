@@ -161,6 +161,24 @@ def test_member_of_options(as_user):
     assert_graph_error(megan.get("/me/memberOf?$top=1000"), 400)
 
 
+def test_transitive_member_of_options(as_user, daemon):
+    megan = as_user(MEGAN)
+    pages = megan.follow("/me/transitiveMemberOf")
+    assert [len(p["value"]) for p in pages] == [100, 100, 52]
+    assert pages[0]["@odata.nextLink"].startswith(f"{V1}/me/transitiveMemberOf?")
+    (page,) = megan.follow("/me/transitiveMemberOf?$top=999&$select=displayName")
+    assert len(page["value"]) == 252
+    assert all(set(g) == {"@odata.type", "displayName"} for g in page["value"])
+    assert megan.get("/me/transitiveMemberOf?$count=true&$top=1", EVENTUAL).json()["@odata.count"] == 252
+    assert_graph_error(megan.get("/me/transitiveMemberOf?$top=1000"), 400)
+    assert_graph_error(megan.get("/me/transitiveMemberOf?$select=nope"), 400)
+    assert_graph_error(megan.post("/me/transitiveMemberOf"), 405)
+    # Another user's: like memberOf, it needs more than User.Read (the daemon has User.Read.All).
+    assert_graph_error(as_user(ADELE).get(f"/users/{MEGAN}/transitiveMemberOf"), 403)
+    (theirs,) = daemon.follow(f"/users/{MEGAN}/transitiveMemberOf?$top=999")
+    assert len(theirs["value"]) == 252
+
+
 def test_member_of_for_adele(as_user):
     adele = as_user(ADELE)
     (page,) = adele.follow("/me/memberOf")
