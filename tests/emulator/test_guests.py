@@ -194,3 +194,24 @@ def test_disabled_at_home_cannot_sign_in_as_a_guest(entra_emulator, make_app, fa
     app = make_app(tenant=CONTOSO_ID)
     _, response = auth_code_flow(app, entra_emulator, GUEST_HOME_UPN)
     assert response["error"] == "access_denied" and "AADSTS50057" in response["error_description"]
+
+
+def test_account_picker_and_login_hint_for_a_guest(entra_emulator, browser, make_app, fabrice):
+    guest, _ = fabrice
+    app = make_app(tenant=CONTOSO_ID)
+    flow, params = interactive_sign_in(browser, app, user=GUEST_HOME_UPN)
+    hint = app.acquire_token_by_auth_code_flow(flow, params)["id_token_claims"]["login_hint"]
+    interactive_sign_in(browser, app, user="adele@contoso.onmicrosoft.com", prompt="login")
+    # The picker shows the name the guest signs in with; picking it signs in the guest object.
+    flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri="http://localhost:8000/auth/callback",
+                                       prompt="select_account")
+    page = browser.get(flow["auth_uri"])
+    assert f'data-user="{GUEST_HOME_UPN}"' in page.text and "#EXT#" not in page.text
+    picked = browser.submit(page, "pick", sid=params["session_state"])
+    result = app.acquire_token_by_auth_code_flow(flow, redirect_params(picked.headers["Location"]))
+    assert result["id_token_claims"]["oid"] == guest.id
+    # The opaque login_hint names the person: with Contoso's authority, straight back as the guest.
+    flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri="http://localhost:8000/auth/callback",
+                                       prompt="none", login_hint=hint)
+    params = redirect_params(browser.get(flow["auth_uri"]).headers["Location"])
+    assert app.acquire_token_by_auth_code_flow(flow, params)["id_token_claims"]["oid"] == guest.id
