@@ -1,11 +1,9 @@
 """Tenant segments in identity URLs: a GUID, a verified domain, or common/organizations/consumers."""
 from __future__ import annotations
 
-from ..directory import CONSUMERS_TENANT_ID
 from ..errors import OAuthError
 
 MULTI_TENANT = ("common", "organizations", "consumers")
-__all__ = ["CONSUMERS_TENANT_ID", "MULTI_TENANT", "resolve", "unknown_tenant"]
 
 
 def unknown_tenant(key: str) -> OAuthError:
