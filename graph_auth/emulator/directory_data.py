@@ -80,8 +80,8 @@ def add_app(directory: Directory, values: dict) -> AppRegistration:
 def _guest_defaults(directory: Directory, values: dict, invited: str) -> None:
     home = directory.user(invited) or directory.person_by_name(invited)
     tenant = directory.tenant(values["tenant_id"])
-    if home is None:
-        raise DirectoryError(f"unknown invited user {invited!r} (declare the home user too)")
+    if home is None or home.guest:
+        raise DirectoryError(f"unknown invited user {invited!r} (name the home user, declared too)")
     if home.tenant_id == tenant.id or tenant.personal:
         raise DirectoryError(f"{invited!r} cannot be a guest in {tenant.domain!r}")
     if directory.guest_of(home, tenant.id) is not None:

@@ -205,7 +205,6 @@ def password(em, request, form, *, app, segment, tenant, client_auth):
         raise OAuthError("invalid_grant", 50126,
                          "Error validating credentials due to invalid username or password.")
     check_user_active(person)
-    user = check_user_active(here)
     if person.mfa_required:
         raise OAuthError("invalid_grant", 50076,
                          "Due to a configuration change made by your administrator, or because you "
