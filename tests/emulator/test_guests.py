@@ -215,3 +215,17 @@ def test_account_picker_and_login_hint_for_a_guest(entra_emulator, browser, make
                                        prompt="none", login_hint=hint)
     params = redirect_params(browser.get(flow["auth_uri"]).headers["Location"])
     assert app.acquire_token_by_auth_code_flow(flow, params)["id_token_claims"]["oid"] == guest.id
+
+
+def test_device_login_page_for_a_guest(entra_emulator, browser, make_app, fabrice):
+    guest, _ = fabrice
+    app = make_app(CLI_APP_ID, tenant=CONTOSO, public=True)
+    flow = app.initiate_device_flow(["User.Read"])
+    page = browser.post(f"{LOGIN}/devicelogin", {"otc": flow["user_code"]})
+    page = browser.submit(page, "signin", username=GUEST_HOME_UPN, password="Passw0rd!")
+    page = browser.submit(page, "consent")
+    assert "signed in to the graph_auth CLI application" in page.text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
+    assert result["id_token_claims"]["oid"] == guest.id
