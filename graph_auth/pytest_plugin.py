@@ -85,6 +85,12 @@ def entra_sign_in(entra_emulator):
     ``entra_sign_in(client, "adele@contoso.onmicrosoft.com", next="/profile/")`` runs login →
     authorize (as the user, consenting) → callback with a Django test client and returns the
     callback's response (a redirect to ``next`` on success, the failure page otherwise).
+
+    ``user`` is the name the person signs in with: a member, a personal account
+    (``default_directory.PERSONAL_UPN``) or a guest's *home* account (``GUEST_HOME_UPN``). Who that
+    makes them depends on your ``TENANT_ID``, as in Entra: with the inviting tenant the guest
+    object there; with ``organizations``/``common`` the home account. A refusal (a personal account
+    on ``organizations``, someone not invited to your tenant) comes back as the callback's failure.
     """
     from django.urls import reverse
 

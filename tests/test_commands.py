@@ -105,7 +105,7 @@ def test_graph_as_a_user(adele_tokens, entra_emulator):
 
 def test_graph_as_the_app_following_pages(entra_emulator):
     users = json.loads(graph("get", "/users?$top=2", "--app", "--tenant", CONTOSO_ID, "--all"))
-    assert len(users["value"]) == 6
+    assert len(users["value"]) == 9                     # Contoso's 7 members and 2 guests
 
 
 def test_graph_binary_answers_need_an_output_file(adele_tokens, tmp_path):

@@ -51,7 +51,7 @@ def test_profile_photo_mail_and_people(client, entra_emulator, entra_sign_in):
     assert seen == 27
 
     people = client.get("/people/").content.decode()
-    assert people.count('class="person"') == 6 and "Fabrice" not in people   # Contoso only
+    assert people.count('class="person"') == 9 and "Fabrikam staff" not in people   # Contoso's users
 
 
 @pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_staff_page_lists_users_with_the_apps_own_permission(client, entra_emula
         other = Client()
         entra_sign_in(other, "alex@contoso.onmicrosoft.com")
         refused = other.get("/staff/users/")
-    assert page.count('class="person"') == 6 and 'id="staff-link"' in page
+    assert page.count('class="person"') == 9 and 'id="staff-link"' in page
     (grant,) = entra_emulator.requests("token", grant_type="client_credentials")
     assert grant.path.startswith(f"/{entra_emulator.user(ADELE).tenant_id}/")
     assert refused.status_code == 302 and "/admin/login/" in refused["Location"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from importlib import resources
+from urllib.parse import quote
 
 import pytest
 
@@ -28,7 +29,8 @@ def me(**extra) -> dict:
 
 
 def test_45_requests_go_in_three_chunks_and_come_back_in_input_order(graph, upns, entra_emulator):
-    requests = [{"method": "GET", "url": f"/users/{upns[i % len(upns)]}?$select=userPrincipalName"}
+    # A guest's UPN has a "#": it must be encoded in a URL, or the rest reads as a fragment.
+    requests = [{"method": "GET", "url": f"/users/{quote(upns[i % len(upns)])}?$select=userPrincipalName"}
                 for i in range(45)]
     results = graph.batch(requests)
     assert [r["id"] for r in results] == [str(i + 1) for i in range(45)]

@@ -1,5 +1,8 @@
 """The pytest plugin ships with graph_auth (entry point) and works in a project without Django."""
 import pytest
+from django.test import override_settings
+
+from graph_auth.emulator.default_directory import CONTOSO_ID, GUEST_HOME_UPN, GUEST_UPN, PERSONAL_UPN
 
 pytest_plugins = ["pytester"]
 
@@ -58,3 +61,25 @@ def test_internal_emulator_errors_fail_the_test(project):
     result = project.runpytest_subprocess()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*the emulator hit internal errors*"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tenant, who, principal", [
+    (CONTOSO_ID, GUEST_HOME_UPN, GUEST_UPN),                 # the inviting tenant: the guest object
+    ("organizations", GUEST_HOME_UPN, GUEST_HOME_UPN),       # anywhere: the home account
+    ("common", PERSONAL_UPN, PERSONAL_UPN),
+])
+def test_entra_sign_in_takes_guests_and_personal_accounts(client, entra_emulator, entra_sign_in,
+                                                          tenant, who, principal):
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "TENANT_ID": tenant, "SCOPES": ["User.Read"]}):
+        response = entra_sign_in(client, who)
+    assert response.status_code == 302
+    (code,) = entra_emulator.codes.values()
+    assert code.redeemed and code.user_id == entra_emulator.user(principal).id
+
+
+@pytest.mark.django_db
+def test_entra_sign_in_refuses_a_personal_account_on_organizations(client, entra_emulator, entra_sign_in):
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "TENANT_ID": "organizations"}):
+        response = entra_sign_in(client, PERSONAL_UPN)
+    assert response.status_code != 302 and not entra_emulator.codes

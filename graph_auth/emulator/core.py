@@ -71,6 +71,7 @@ class Emulator:
         self.log: list[LoggedRequest] = []
         self.errors: list[BaseException] = []  # internal errors (the pytest fixture fails on them)
         self.issue_times: dict[str, float] = {}  # token "uti" -> exact issue time (iat is whole seconds)
+        self.login_hints: dict[str, str] = {}    # opaque login_hint claim -> the person's object id
 
     # -- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -214,7 +215,8 @@ class Emulator:
 
     # -- directory and sessions ----------------------------------------------------------------
     def user(self, who) -> User:
-        """Return a directory user by User object, object id, UPN or mail."""
+        """Return a directory user by User object, object id, UPN or mail (a sign-in name finds the
+        person's own account: ``"fabrice@fabrikam.onmicrosoft.com"`` is the home user, not the guest)."""
         if isinstance(who, User):
             return who
         user = self.directory.user(who) or self.directory.user_by_name(who)
@@ -222,9 +224,18 @@ class Emulator:
             raise LookupError(f"no such user in the emulator's directory: {who!r}")
         return user
 
+    def _person(self, who) -> User:
+        """The account a person signs in with; a guest object has no credentials of its own."""
+        user = self.user(who)
+        if user.guest:
+            raise ValueError(f"{user.user_principal_name} is a guest object: sign in as its home "
+                             f"account {self.directory.home_of(user).user_principal_name}")
+        return user
+
     def revoke_sessions(self, user) -> float:
         """Do what Graph's revokeSignInSessions does: refresh tokens and SSO sessions issued
-        until now stop working, and CAE-capable access tokens get claims challenges."""
+        until now stop working, and CAE-capable access tokens get claims challenges. Sessions
+        belong to the person's home account: revoking a guest object changes nothing."""
         with self.lock:
             user = self.user(user)
             # Strictly after every token issued so far, even when the clock is frozen.
@@ -271,13 +282,13 @@ class Emulator:
         (what msal's ``acquire_token_by_auth_code_flow`` takes as ``auth_response``)."""
         from .identity.authorize import sign_in_programmatically
         with self.lock:
-            return sign_in_programmatically(self, auth_uri, self.user(user), password, consent)
+            return sign_in_programmatically(self, auth_uri, self._person(user), password, consent)
 
     def approve_device_code(self, user_code: str, user, *, consent: bool = True) -> None:
         """Play the user who enters ``user_code`` on the device login page and signs in."""
         from .identity.device import approve
         with self.lock:
-            approve(self, user_code, self.user(user), consent)
+            approve(self, user_code, self._person(user), consent)
 
     def decline_device_code(self, user_code: str) -> None:
         from .identity.device import decline

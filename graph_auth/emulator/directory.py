@@ -1,23 +1,38 @@
 """The emulated directory: tenants, groups, users and app registrations, defined as plain data.
 
-Tests and the demo describe a directory as a dict (see ``default_directory.py``); everything the
-emulator knows about who may sign in where comes from here.
+Tests and the demo describe a directory as a dict (see ``default_directory.py``, built by
+``directory_data.py``); everything the emulator knows about who may sign in where comes from here.
+
+Account kinds: a *member* belongs to its tenant; a *B2B guest* is a user object of its own in the
+inviting tenant that links to the invited person's home user (``home_user_id``) and has no
+credentials of its own; a *personal account* lives in the consumers tenant (``CONSUMERS_TENANT_ID``).
 """
 from __future__ import annotations
 
-import copy
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_URI = "https://graph.microsoft.com"
+CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"   # personal Microsoft accounts
+# signInAudience values that let personal Microsoft accounts sign in.
+PERSONAL_AUDIENCES = ("AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount")
+# Optional claims an app registration may ask for, per token type (account_claims.py adds them).
+OPTIONAL_CLAIMS = ("acct", "auth_time", "email", "family_name", "given_name", "login_hint", "upn")
+TOKEN_TYPES = ("id_token", "access_token")
 _NS = uuid.UUID("6f1d3c1e-2b7a-4c55-9a43-9d2b0c1f7e10")
 
 
 def stable_id(kind: str, name: str) -> str:
     """Return a GUID derived from a name, so a directory defined by names has stable object ids."""
     return str(uuid.uuid5(_NS, f"{kind}:{name.lower()}"))
+
+
+def personal_object_id(name: str) -> str:
+    """Return a stable object id in the form Entra gives personal accounts: 00000000-0000-0000-xxxx-xxxxxxxxxxxx."""
+    tail = stable_id("msa", name).replace("-", "")[-16:]
+    return f"00000000-0000-0000-{tail[:4]}-{tail[4:]}"
 
 
 class DirectoryError(ValueError):
@@ -31,8 +46,15 @@ class Tenant:
     display_name: str = ""
     domains: list[str] = field(default_factory=list)
 
+    @property
+    def personal(self) -> bool:
+        """Whether this is the consumers tenant of personal Microsoft accounts."""
+        return self.id == CONSUMERS_TENANT_ID
+
     def matches(self, key: str) -> bool:
         key = key.lower()
+        if self.personal:             # no verified domains: outlook.com is not a tenant name
+            return key == self.id
         return key == self.id or key in (d.lower() for d in [self.domain, *self.domains])
 
 
@@ -42,6 +64,7 @@ class Group:
     tenant_id: str
     display_name: str
     security_enabled: bool = True
+    member_of: list[str] = field(default_factory=list)        # parent group ids (nested groups)
 
 
 @dataclass
@@ -66,10 +89,22 @@ class User:
     enabled: bool = True
     mfa_required: bool = False                                # ROPC then fails with AADSTS50076
     sessions_valid_from: float = 0.0                          # set by revokeSignInSessions
+    user_type: str = "Member"                                 # Graph's userType: "Member" or "Guest"
+    home_user_id: str | None = None                           # a B2B guest: the invited home user's id
 
     @property
     def username(self) -> str:
         return self.user_principal_name
+
+    @property
+    def guest(self) -> bool:
+        """Whether this is a B2B guest object (its person signs in with home credentials)."""
+        return self.home_user_id is not None
+
+    @property
+    def personal(self) -> bool:
+        """Whether this is a personal Microsoft account (the consumers tenant)."""
+        return self.tenant_id == CONSUMERS_TENANT_ID
 
 
 @dataclass
@@ -77,7 +112,8 @@ class AppRegistration:
     client_id: str
     tenant_id: str
     display_name: str
-    sign_in_audience: str = "AzureADMyOrg"                    # or AzureADMultipleOrgs
+    # AzureADMyOrg, AzureADMultipleOrgs, AzureADandPersonalMicrosoftAccount or PersonalMicrosoftAccount
+    sign_in_audience: str = "AzureADMyOrg"
     secrets: list[str] = field(default_factory=list)
     certificates: list[str] = field(default_factory=list)     # PEM public certificates
     redirect_uris: list[str] = field(default_factory=list)    # web / public client redirect URIs
@@ -96,10 +132,20 @@ class AppRegistration:
     implicit_access_token: bool = False
     front_channel_logout_url: str | None = None
     known_client_applications: list[str] = field(default_factory=list)
+    # {"id_token": [...], "access_token": [...]}: optional claims (names: OPTIONAL_CLAIMS)
+    optional_claims: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def multi_tenant(self) -> bool:
         return self.sign_in_audience != "AzureADMyOrg"
+
+    @property
+    def allows_personal_accounts(self) -> bool:
+        return self.sign_in_audience in PERSONAL_AUDIENCES
+
+    @property
+    def allows_work_accounts(self) -> bool:
+        return self.sign_in_audience != "PersonalMicrosoftAccount"
 
     @property
     def confidential(self) -> bool:
@@ -128,10 +174,6 @@ def _loopback_key(uri: str):
     return parts.hostname, parts.path or "/", parts.query
 
 
-def _fields(cls) -> set[str]:
-    return set(cls.__dataclass_fields__)
-
-
 class Directory:
     """Tenants, groups, users and apps, with the look-ups the endpoints need."""
 
@@ -141,61 +183,11 @@ class Directory:
         self.users: dict[str, User] = {u.id: u for u in users}
         self.apps: dict[str, AppRegistration] = {a.client_id: a for a in apps}
 
-    # -- construction from data -------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: dict) -> Directory:
         """Build a directory from plain data; names may stand in for ids (see the README)."""
-        data = copy.deepcopy(data)
-        directory = cls()
-        for t in data.get("tenants", []):
-            t.setdefault("id", stable_id("tenant", t["domain"]))
-            directory.tenants.append(cls._build(Tenant, t, "tenant"))
-        for g in data.get("groups", []):
-            g["tenant_id"] = directory._tenant_id(g.pop("tenant", None), g)
-            g.setdefault("id", stable_id("group", f"{g['tenant_id']}:{g['display_name']}"))
-            directory._add(directory.groups, cls._build(Group, g, "group"))
-        for u in data.get("users", []):
-            u["tenant_id"] = directory._tenant_id(u.pop("tenant", None), u)
-            u.setdefault("id", stable_id("user", u["user_principal_name"]))
-            u["groups"] = [directory._group_id(name, u["tenant_id"]) for name in u.get("groups", [])]
-            directory._add(directory.users, cls._build(User, u, "user"))
-        for a in data.get("apps", []):
-            a["tenant_id"] = directory._tenant_id(a.pop("tenant", None), a)
-            directory._add(directory.apps, cls._build(AppRegistration, a, "app"), key="client_id")
-        return directory
-
-    @staticmethod
-    def _build(kind, values: dict, label: str):
-        unknown = set(values) - _fields(kind)
-        if unknown:
-            raise DirectoryError(f"unknown {label} field(s): {', '.join(sorted(unknown))}")
-        return kind(**values)
-
-    @staticmethod
-    def _add(table: dict, obj, key: str = "id") -> None:
-        if getattr(obj, key) in table:
-            raise DirectoryError(f"duplicate id {getattr(obj, key)!r}")
-        table[getattr(obj, key)] = obj
-
-    def _tenant_id(self, key: str | None, obj: dict) -> str:
-        if key is None and "tenant_id" in obj:
-            key = obj.pop("tenant_id")
-        if key is None:
-            if len(self.tenants) != 1:
-                raise DirectoryError(f"say which tenant {obj} belongs to")
-            return self.tenants[0].id
-        tenant = self.tenant(key)
-        if tenant is None:
-            raise DirectoryError(f"unknown tenant {key!r}")
-        return tenant.id
-
-    def _group_id(self, name: str, tenant_id: str) -> str:
-        if name in self.groups:
-            return name
-        for g in self.groups.values():
-            if g.tenant_id == tenant_id and g.display_name == name:
-                return g.id
-        raise DirectoryError(f"unknown group {name!r}")
+        from .directory_data import build
+        return build(cls(), data)
 
     # -- look-ups -----------------------------------------------------------------------------
     def tenant(self, key: str) -> Tenant | None:
@@ -206,12 +198,28 @@ class Directory:
         return self.users.get(oid)
 
     def user_by_name(self, username: str) -> User | None:
-        """Return the user by UPN or mail (case-insensitive)."""
+        """Return the user by UPN, else by mail (case-insensitive)."""
         name = (username or "").strip().lower()
-        for u in self.users.values():
-            if name in (u.user_principal_name.lower(), (u.mail or "").lower()):
-                return u
-        return None
+        users = list(self.users.values())
+        return (next((u for u in users if u.user_principal_name.lower() == name), None)
+                or next((u for u in users if name and (u.mail or "").lower() == name), None))
+
+    def person_by_name(self, username: str) -> User | None:
+        """Return the account someone signs in with by that name: a member or personal account
+        (guest objects have no credentials; their person signs in with the home account)."""
+        name = (username or "").strip().lower()
+        people = [u for u in self.users.values() if not u.guest]
+        return (next((u for u in people if u.user_principal_name.lower() == name), None)
+                or next((u for u in people if name and (u.mail or "").lower() == name), None))
+
+    def home_of(self, user: User) -> User:
+        """Return the account the person authenticates with: a guest's home user, else the user."""
+        return self.users.get(user.home_user_id, user) if user.guest else user
+
+    def guest_of(self, person: User, tenant_id: str) -> User | None:
+        """Return ``person``'s guest object in another tenant, if they were invited there."""
+        return next((u for u in self.users.values()
+                     if u.tenant_id == tenant_id and u.home_user_id == person.id), None)
 
     def users_in(self, tenant_id: str) -> list[User]:
         return [u for u in self.users.values() if u.tenant_id == tenant_id]
@@ -228,24 +236,41 @@ class Directory:
         return None
 
     def app_available_in(self, app: AppRegistration, tenant_id: str) -> bool:
-        return app.tenant_id == tenant_id or app.multi_tenant
+        """Whether users of ``tenant_id`` can use the app (its signInAudience)."""
+        if tenant_id == CONSUMERS_TENANT_ID:
+            return app.allows_personal_accounts
+        return app.tenant_id == tenant_id or (app.multi_tenant and app.allows_work_accounts)
 
-    def groups_of(self, user: User, security_only: bool = False) -> list[Group]:
-        groups = [self.groups[g] for g in user.groups if g in self.groups]
-        return [g for g in groups if g.security_enabled or not security_only]
+    def groups_of(self, user: User, security_only: bool = False, *, transitive: bool = False) -> list[Group]:
+        """The user's groups: direct memberships, or with ``transitive`` the groups those are in too."""
+        found, seen, todo = [], set(), list(user.groups)
+        while todo:
+            group_id = todo.pop(0)
+            if group_id in seen or group_id not in self.groups:
+                continue
+            seen.add(group_id)
+            found.append(self.groups[group_id])
+            if transitive:               # breadth first; a cycle in the data ends at a seen group
+                todo.extend(self.groups[group_id].member_of)
+        return [g for g in found if g.security_enabled or not security_only]
 
+    # -- changes at run time (tests) --------------------------------------------------------------
     def add_user(self, **values) -> User:
-        """Add a user at run time (tests); ``tenant`` may be a GUID or a domain."""
-        values["tenant_id"] = self._tenant_id(values.pop("tenant", None), values)
-        values.setdefault("id", stable_id("user", values["user_principal_name"]))
-        values["groups"] = [self._group_id(g, values["tenant_id"]) for g in values.get("groups", [])]
-        user = self._build(User, values, "user")
-        self._add(self.users, user)
-        return user
+        """Add a user at run time (tests); ``tenant`` may be a GUID or a domain, ``invited`` a home
+        user's UPN (a B2B guest, see ``directory_data``)."""
+        from .directory_data import add_user
+        return add_user(self, values)
 
     def add_app(self, **values) -> AppRegistration:
         """Register an app at run time (tests)."""
-        values["tenant_id"] = self._tenant_id(values.pop("tenant", None), values)
-        app = self._build(AppRegistration, values, "app")
-        self._add(self.apps, app, key="client_id")
-        return app
+        from .directory_data import add_app
+        return add_app(self, values)
+
+    def change_upn(self, user: User, upn: str) -> User:
+        """Rename a user (their UPN changed since the last sign-in); a mail equal to the old UPN follows."""
+        if self.user_by_name(upn) not in (None, user):
+            raise DirectoryError(f"{upn!r} is taken")
+        if (user.mail or "").lower() == user.user_principal_name.lower():
+            user.mail = upn
+        user.user_principal_name = upn
+        return user

@@ -2,21 +2,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 
 import jwt
 
+from . import account_claims
 from .directory import GRAPH_APP_ID, AppRegistration, User, stable_id
 from .keys import b64url
 from .scopes import Resource
 
 GROUP_OVERAGE_LIMIT = 200        # more groups than this: the overage claim replaces "groups"
-
-
-def client_info(user: User) -> str:
-    """Return Entra's client_info: base64url of {"uid": oid, "utid": tid}."""
-    return b64url(json.dumps({"uid": user.id, "utid": user.tenant_id}, separators=(",", ":")).encode())
 
 
 def service_principal_id(client_id: str, tenant_id: str) -> str:
@@ -45,11 +40,12 @@ def _group_claims(em, user: User, app: AppRegistration) -> dict:
     if not app.group_membership_claims:
         return {}
     security_only = app.group_membership_claims == "SecurityGroup"
-    groups = [g.id for g in em.directory.groups_of(user, security_only=security_only)]
+    groups = [g.id for g in em.directory.groups_of(user, security_only=security_only, transitive=True)]
     if len(groups) > GROUP_OVERAGE_LIMIT:
+        # Entra still points at the retired Azure AD Graph: clients must not call this URL.
         return {"_claim_names": {"groups": "src1"},
                 "_claim_sources": {"src1": {"endpoint": (
-                    f"https://graph.microsoft.com/v1.0/users/{user.id}/getMemberObjects")}}}
+                    f"https://graph.windows.net/{user.tenant_id}/users/{user.id}/getMemberObjects")}}}
     return {"groups": groups}
 
 
@@ -64,13 +60,8 @@ def id_token(em, user: User, app: AppRegistration, *, oidc, nonce: str | None, s
               **_times(now, em.settings.id_token_lifetime),
               "sub": pairwise_sub(user, app.client_id), "oid": user.id, "tid": user.tenant_id,
               "ver": "2.0", "uti": _opaque(), "rh": "0.emulated", "aio": _opaque(), "sid": sid,
-              "auth_time": int(auth_time),
-              "login_hint": b64url(json.dumps({"oid": user.id, "tid": user.tenant_id,
-                                               "upn": user.user_principal_name}).encode())}
-    if "profile" in oidc:
-        claims.update(name=user.display_name, preferred_username=user.user_principal_name)
-    if "email" in oidc and user.mail:
-        claims["email"] = user.mail
+              "auth_time": int(auth_time)}
+    claims.update(account_claims.id_token_claims(em, user, app, oidc, auth_time))
     if nonce is not None:
         claims["nonce"] = nonce
     claims.update(_group_claims(em, user, app))
@@ -102,10 +93,7 @@ def access_token(em, *, client: AppRegistration, resource: Resource, tenant_id: 
     if user is not None:
         claims.update(oid=user.id, sub=pairwise_sub(user, resource.app_id), name=user.display_name,
                       scp=" ".join(scopes))
-        if version == 1:
-            claims.update(upn=user.user_principal_name, unique_name=user.user_principal_name)
-        else:
-            claims["preferred_username"] = user.user_principal_name
+        claims.update(account_claims.access_token_claims(em, user, resource.app, version))
         if resource.app is not None:
             claims.update(_group_claims(em, user, resource.app))
             user_roles = _roles_for(user, resource.app)

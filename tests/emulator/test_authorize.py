@@ -22,7 +22,9 @@ def test_full_interactive_journey_then_msal_redeems(browser, web_app, entra_emul
     assert "graph_auth demo" in listed
     for user in ("Adele Vance", ADELE, "Alex Wilber", "Megan Bowen"):
         assert user in listed
-    assert "isaiah@" not in listed and "fabrice@" not in listed    # disabled / other tenant
+    assert "isaiah@" not in listed                                  # disabled
+    # A guest's tile shows the name they sign in with (their home account), never the #EXT# UPN.
+    assert "fabrice@fabrikam.onmicrosoft.com" in listed and "#EXT#" not in listed
 
     page = browser.submit(page, "signin", username=ADELE, password="wrong")
     assert page.status_code == 200

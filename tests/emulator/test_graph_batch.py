@@ -178,7 +178,7 @@ def test_app_only_batch_and_headers(daemon):
     ]))
     assert_sub_error(subs["me"], 400, "BadRequest")
     assert subs["adele"]["body"]["displayName"] == "Adele Vance"
-    assert subs["count"]["body"]["@odata.count"] == 6
+    assert subs["count"]["body"]["@odata.count"] == 9            # 7 members and 2 guests
     assert_sub_error(subs["nocount"], 400)
     assert subs["encoded"]["status"] == 200
     assert len(subs["mail"]["body"]["value"]) == 3

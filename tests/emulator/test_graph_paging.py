@@ -5,11 +5,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
+from graph_auth.emulator.default_directory import GUEST_UPN, NO_EMAIL_UPN, PERSONAL_GUEST_UPN
+
 from .conftest import ADELE
 from .graphing import MEGAN, V1, as_user, assert_graph_error, daemon
 
-CONTOSO_USERS = {f"{n}@contoso.onmicrosoft.com" for n in
-                 ("adele", "alex", "megan", "lee", "nestor", "isaiah")}
+CONTOSO_USERS = {*(f"{n}@contoso.onmicrosoft.com" for n in
+                   ("adele", "alex", "megan", "lee", "nestor", "isaiah")),
+                 NO_EMAIL_UPN, GUEST_UPN, PERSONAL_GUEST_UPN}           # members and guests
 EVENTUAL = {"ConsistencyLevel": "eventual"}
 
 
@@ -26,7 +29,7 @@ def query_of(url: str) -> dict:
 def test_users_paged_to_the_end(request, who):
     graph = request.getfixturevalue(who)
     pages = graph.follow("/users?$top=2&$select=displayName,userPrincipalName")
-    assert [len(p["value"]) for p in pages] == [2, 2, 2]
+    assert [len(p["value"]) for p in pages] == [2, 2, 2, 2, 1]
     upns = [u["userPrincipalName"] for p in pages for u in p["value"]]
     assert sorted(upns) == sorted(CONTOSO_USERS)                 # each once, Contoso only
     assert all(set(u) == {"displayName", "userPrincipalName"} for p in pages for u in p["value"])
@@ -71,7 +74,7 @@ def test_messages_default_page_and_select(reader, daemon):
 
 def test_count(reader):
     body = reader.get("/users?$count=true&$top=2", EVENTUAL).json()
-    assert body["@odata.count"] == 6 and len(body["value"]) == 2
+    assert body["@odata.count"] == 9 and len(body["value"]) == 2
     second = reader.get(body["@odata.nextLink"], EVENTUAL).json()
     assert "@odata.count" not in second                        # first page only
     error = assert_graph_error(reader.get("/users?$count=true"), 400)
@@ -135,11 +138,15 @@ def test_member_of_paging_for_megan(as_user, entra_emulator):
     assert all(g["@odata.type"] == "#microsoft.graph.group" for g in groups)
     assert pages[0]["@odata.context"] == f"{V1}/$metadata#directoryObjects"
     assert pages[0]["@odata.nextLink"].startswith(f"{V1}/me/memberOf?")
-    # Consistent with getMemberObjects, which the ID token's overage claim points to.
+    # getMemberObjects (where the overage claim sends apps) counts nested groups, as
+    # transitiveMemberOf does: memberOf lists direct memberships only.
+    (transitive,) = megan.follow("/me/transitiveMemberOf?$top=999")
+    nested = {g["id"] for g in transitive["value"]} - {g["id"] for g in groups}
+    assert [g["displayName"] for g in transitive["value"] if g["id"] in nested] == ["All projects"]
     objects = megan.post("/me/getMemberObjects", json={"securityEnabledOnly": False}).json()["value"]
-    assert set(objects) == {g["id"] for g in groups}
+    assert set(objects) == {g["id"] for g in transitive["value"]}
     security = megan.post("/me/getMemberObjects", json={"securityEnabledOnly": True}).json()["value"]
-    assert set(security) == {g["id"] for g in groups if g["securityEnabled"]}
+    assert set(security) == {g["id"] for g in transitive["value"] if g["securityEnabled"]}
 
 
 def test_member_of_options(as_user):
@@ -152,6 +159,24 @@ def test_member_of_options(as_user):
     assert_graph_error(megan.get("/me/memberOf?$count=true"), 400)
     assert megan.get("/me/memberOf?$count=true&$top=1", EVENTUAL).json()["@odata.count"] == 251
     assert_graph_error(megan.get("/me/memberOf?$top=1000"), 400)
+
+
+def test_transitive_member_of_options(as_user, daemon):
+    megan = as_user(MEGAN)
+    pages = megan.follow("/me/transitiveMemberOf")
+    assert [len(p["value"]) for p in pages] == [100, 100, 52]
+    assert pages[0]["@odata.nextLink"].startswith(f"{V1}/me/transitiveMemberOf?")
+    (page,) = megan.follow("/me/transitiveMemberOf?$top=999&$select=displayName")
+    assert len(page["value"]) == 252
+    assert all(set(g) == {"@odata.type", "displayName"} for g in page["value"])
+    assert megan.get("/me/transitiveMemberOf?$count=true&$top=1", EVENTUAL).json()["@odata.count"] == 252
+    assert_graph_error(megan.get("/me/transitiveMemberOf?$top=1000"), 400)
+    assert_graph_error(megan.get("/me/transitiveMemberOf?$select=nope"), 400)
+    assert_graph_error(megan.post("/me/transitiveMemberOf"), 405)
+    # Another user's: like memberOf, it needs more than User.Read (the daemon has User.Read.All).
+    assert_graph_error(as_user(ADELE).get(f"/users/{MEGAN}/transitiveMemberOf"), 403)
+    (theirs,) = daemon.follow(f"/users/{MEGAN}/transitiveMemberOf?$top=999")
+    assert len(theirs["value"]) == 252
 
 
 def test_member_of_for_adele(as_user):

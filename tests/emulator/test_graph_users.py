@@ -4,6 +4,7 @@ from importlib import resources
 import jwt
 import pytest
 
+from graph_auth.emulator import NetworkBlocked
 from graph_auth.emulator.default_directory import CONTOSO_ID
 
 from .conftest import ADELE
@@ -164,19 +165,22 @@ def test_beta_endpoint(adele):
     assert body["@odata.context"] == f"{V1[:-4]}beta/$metadata#users(displayName)/$entity"
 
 
-def test_group_overage_claim_leads_to_get_member_objects(as_user, entra_emulator):
+def test_group_overage_points_at_the_retired_graph_and_one_call_gets_the_groups(as_user, entra_emulator,
+                                                                               entra_session):
     megan = as_user(MEGAN)
     claims = megan.result["id_token_claims"]
     assert "groups" not in claims and claims["_claim_names"] == {"groups": "src1"}
     endpoint = claims["_claim_sources"]["src1"]["endpoint"]
-    assert endpoint == f"{V1}/users/{claims['oid']}/getMemberObjects"
-    # The app follows the overage pointer with its User.Read token, as graph_auth does.
-    response = megan.post(endpoint, json={"securityEnabledOnly": True})
+    assert endpoint == f"https://graph.windows.net/{CONTOSO_ID}/users/{claims['oid']}/getMemberObjects"
+    with pytest.raises(NetworkBlocked):           # Azure AD Graph is retired: never call it
+        entra_session.post(endpoint, json={"securityEnabledOnly": True})
+    # One Microsoft Graph call with the app's User.Read token gets them all, nested ones included.
+    response = megan.post("/me/getMemberObjects", json={"securityEnabledOnly": True})
     assert response.status_code == 200
     ids = response.json()["value"]
-    assert len(ids) == len(set(ids)) == 251
-    expected = {g.id for g in entra_emulator.directory.groups_of(entra_emulator.user(MEGAN), True)}
-    assert set(ids) == expected
+    assert len(ids) == len(set(ids)) == 252            # 251 direct + "All projects" through nesting
+    person = entra_emulator.user(MEGAN)
+    assert set(ids) == {g.id for g in entra_emulator.directory.groups_of(person, True, transitive=True)}
     # The access token carries no group claims for Graph either.
     assert "groups" not in jwt.decode(megan.token, options={"verify_signature": False})
 
@@ -187,7 +191,7 @@ def test_get_member_objects_for_others(as_user, daemon):
     assert_graph_error(graph.post(f"/users/{MEGAN}/getMemberObjects", json=body), 403)
     assert_graph_error(graph.get(f"/users/{MEGAN}/memberOf"), 403)
     response = daemon.post(f"/users/{MEGAN}/getMemberObjects", json={"securityEnabledOnly": False})
-    assert response.status_code == 200 and len(response.json()["value"]) == 251
+    assert response.status_code == 200 and len(response.json()["value"]) == 252       # transitive
     assert_graph_error(daemon.post(f"/users/{FABRICE}/getMemberObjects", json=body), 404)
 
 

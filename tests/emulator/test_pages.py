@@ -7,6 +7,7 @@ from graph_auth.emulator.default_directory import (
     CLI_APP_ID,
     CONTOSO_ID,
     FABRIKAM_APP_ID,
+    FABRIKAM_ID,
     SPA_APP_ID,
     WEB_APP_ID,
 )
@@ -219,10 +220,10 @@ def test_single_tenant_app_refuses_a_user_from_another_tenant(browser, make_app)
 
 
 def test_user_from_another_tenant_at_a_tenant_endpoint(browser, make_app):
-    flow = make_app().initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI)
-    page = browser.submit(browser.get(flow["auth_uri"]), "signin",
-                          username="fabrice@fabrikam.onmicrosoft.com", password="Passw0rd!")
-    assert error_text(page.text).startswith("AADSTS50020")
+    flow = make_app(tenant=FABRIKAM_ID).initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI)
+    page = browser.submit(browser.get(flow["auth_uri"]), "signin", username=ADELE, password="Passw0rd!")
+    assert error_text(page.text).startswith("AADSTS50020")          # Adele was never invited there
+    assert "'https://sts.windows.net/" in error_text(page.text) and "'Fabrikam'" in error_text(page.text)
 
 
 @pytest.mark.parametrize("flow_id", ["", "made-up"])

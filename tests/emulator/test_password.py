@@ -64,8 +64,16 @@ def test_user_of_another_tenant(make_app, consented):
     assert_entra_error(result, "invalid_grant", 50034)
 
 
-def test_common_authority(make_app, consented):
-    app = make_app(CLI_APP_ID, tenant="common", public=True)
+@pytest.mark.parametrize("tenant", ["common", "consumers"])
+def test_common_and_consumers_authorities_are_refused(make_app, consented, tenant):
+    """ROPC only works with a tenant or /organizations (the emulator used to accept /common)."""
+    app = make_app(CLI_APP_ID if tenant == "common" else WEB_APP_ID, tenant=tenant, public=tenant == "common")
+    result = app.acquire_token_by_username_password(ADELE, PASSWORD, ["User.Read"])
+    assert_entra_error(result, "invalid_request", 90010)
+
+
+def test_organizations_authority(make_app, consented):
+    app = make_app(CLI_APP_ID, tenant="organizations", public=True)
     result = app.acquire_token_by_username_password(ADELE, PASSWORD, ["User.Read"])
     assert result["id_token_claims"]["tid"] == CONTOSO_ID
 

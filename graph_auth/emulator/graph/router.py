@@ -64,9 +64,10 @@ def authenticate(em, request) -> Context:
         user = em.directory.user(claims.get("oid"))
         if user is None:
             raise unauthorized("Access token validation failure: unknown user.")
+        home = em.directory.home_of(user)         # sessions belong to a guest's home account
         if "cp1" in (claims.get("xms_cc") or []) and (
-                em.issued_at(claims) < user.sessions_valid_from or not user.enabled):
-            raise _cae_challenge(em, user)
+                em.issued_at(claims) < home.sessions_valid_from or not (user.enabled and home.enabled)):
+            raise _cae_challenge(em, user if not user.enabled else home)
     return Context(claims, claims.get("tid", ""), user, set((claims.get("scp") or "").split()),
                    set(claims.get("roles") or []))
 
@@ -162,6 +163,7 @@ _OPERATIONS = {
     ("GET", ("photo", "$value")): users.photo_value,
     ("GET", ("messages",)): mail.list_messages,
     ("GET", ("memberof",)): users.member_of,
+    ("GET", ("transitivememberof",)): users.transitive_member_of,
     ("POST", ("getmemberobjects",)): users.get_member_objects,
     ("POST", ("getmembergroups",)): users.get_member_objects,
     ("POST", ("revokesigninsessions",)): users.revoke_sign_in_sessions,

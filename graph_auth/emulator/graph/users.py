@@ -13,7 +13,7 @@ from .odata import GRAPH_ROOT, Result, bad_request, metadata, page, require_even
 
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                 "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
-USER_EXTRA = ("accountEnabled", "signInSessionsValidFromDateTime")
+USER_EXTRA = ("accountEnabled", "signInSessionsValidFromDateTime", "userType")
 READ_SELF = {"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All",
              "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All",
              "Directory.AccessAsUser.All"}
@@ -36,6 +36,8 @@ def _iso(ts: float) -> str:
 
 
 def user_json(user: User) -> dict:
+    if user.personal:
+        return personal_json(user)
     return {"businessPhones": list(user.business_phones), "displayName": user.display_name,
             "givenName": user.given_name, "jobTitle": user.job_title, "mail": user.mail,
             "mobilePhone": user.mobile_phone, "officeLocation": user.office_location,
@@ -43,13 +45,41 @@ def user_json(user: User) -> dict:
             "userPrincipalName": user.user_principal_name, "id": user.id}
 
 
+def personal_json(user: User) -> dict:
+    """The profile Graph returns for a personal Microsoft account: a short hex id, no mail."""
+    return {"displayName": user.display_name, "surname": user.surname, "givenName": user.given_name,
+            "id": personal_graph_id(user), "userPrincipalName": user.user_principal_name,
+            "businessPhones": [], "jobTitle": None, "mail": None, "mobilePhone": None,
+            "officeLocation": None, "preferredLanguage": None}
+
+
+def personal_graph_id(user: User) -> str:
+    """Graph's id of a personal account: the 16 hex digits its token oid ends with."""
+    return user.id.replace("-", "")[-16:]
+
+
 def _full_json(user: User) -> dict:
+    if user.personal:
+        return personal_json(user)
     return {**user_json(user), "accountEnabled": user.enabled,
-            "signInSessionsValidFromDateTime": _iso(user.sessions_valid_from)}
+            "signInSessionsValidFromDateTime": _iso(user.sessions_valid_from),
+            "userType": user.user_type}
+
+
+def not_for_personal_accounts(user: User, path: str) -> GraphError:
+    """What Graph answers a personal account on an API that only exists for work accounts."""
+    cid = personal_graph_id(user)
+    return GraphError(404, "", "No HTTP resource was found that matches the request URI "
+                               f"'https://outlook.office365.com:444/profile/v1.0/users('CID:{cid}')/profile"
+                               f"/{path}?api-version=AGSV1-internal'.")
 
 
 def find(em, ctx, key: str) -> User:
-    user = em.directory.user(key.lower()) or em.directory.user_by_name(key)
+    user = em.directory.user(key.lower()) or next(        # an id or a UPN; a mail is no key
+        (u for u in em.directory.users_in(ctx.tenant_id) if u.user_principal_name.lower() == key.lower()),
+        None)
+    if user is not None and user.personal and not _is_self(ctx, user):
+        user = None                      # the consumers "tenant" is no directory to browse
     if user is None or user.tenant_id != ctx.tenant_id:
         raise GraphError(404, "Request_ResourceNotFound",
                          f"Resource '{key}' does not exist or one of its queried reference-property "
@@ -63,7 +93,8 @@ def _is_self(ctx, user: User) -> bool:
 
 def get_user(em, ctx, user: User, *, query, path, **_) -> Result:
     require(ctx, READ_SELF if _is_self(ctx, user) else READ_OTHERS, READ_OTHERS_APP)
-    obj, names = select(_full_json(user), query, USER_DEFAULT + USER_EXTRA, "user")
+    extra = () if user.personal else USER_EXTRA
+    obj, names = select(_full_json(user), query, USER_DEFAULT + extra, "user")
     if names is None:
         obj = user_json(user)
     context = f"users({','.join(names)})/$entity" if names else "users/$entity"
@@ -71,6 +102,8 @@ def get_user(em, ctx, user: User, *, query, path, **_) -> Result:
 
 
 def list_users(em, ctx, query, path, headers=None) -> Result:
+    if ctx.user is not None and ctx.user.personal:
+        raise not_for_personal_accounts(ctx.user, "users")
     require(ctx, READ_OTHERS, READ_OTHERS_APP)
     if "$filter" in query or "$search" in query or "$orderby" in query:
         raise bad_request("The emulator does not support $filter, $search or $orderby on /users.",
@@ -130,13 +163,18 @@ def _group_json(group) -> dict:
             "mailEnabled": not group.security_enabled, "groupTypes": []}
 
 
-def member_of(em, ctx, user: User, *, query, path, headers=None, **_) -> Result:
+def member_of(em, ctx, user: User, *, query, path, headers=None, transitive=False, **_) -> Result:
     require(ctx, READ_SELF if _is_self(ctx, user) else GROUPS_OTHERS, GROUPS_APP)
     require_eventual_count(query, headers)
-    groups = [_group_json(g) for g in em.directory.groups_of(user)]
+    groups = [_group_json(g) for g in em.directory.groups_of(user, transitive=transitive)]
     select({}, query, _GROUP_FIELDS, "group")          # unknown names: 400 even with no groups
     items = [select(g, query, _GROUP_FIELDS, "group", keep=("@odata.type",))[0] for g in groups]
     return page(items, query, path, default=100, maximum=999, context="directoryObjects")
+
+
+def transitive_member_of(em, ctx, user: User, **kwargs) -> Result:
+    """The user's groups, direct and through nested groups (memberOf lists direct ones only)."""
+    return member_of(em, ctx, user, transitive=True, **kwargs)
 
 
 def get_member_objects(em, ctx, user: User, *, body, path, **_) -> Result:
@@ -145,14 +183,18 @@ def get_member_objects(em, ctx, user: User, *, body, path, **_) -> Result:
     if not isinstance(data, dict) or not isinstance(data.get("securityEnabledOnly"), bool):
         raise bad_request("The parameter 'securityEnabledOnly' is required and must be a boolean.",
                           "Request_BadRequest")
-    ids = [g.id for g in em.directory.groups_of(user, security_only=data["securityEnabledOnly"])]
+    ids = [g.id for g in em.directory.groups_of(user, security_only=data["securityEnabledOnly"],
+                                                transitive=True)]
     return Result(200, {"@odata.context": metadata(path, "Collection(Edm.String)"),
                         "value": ids})
 
 
 def revoke_sign_in_sessions(em, ctx, user: User, *, path, **_) -> Result:
+    if user.personal:
+        raise not_for_personal_accounts(user, "revokeSignInSessions")
     require(ctx, REVOKE, REVOKE)
-    em.revoke_sessions(user)
+    if not user.guest:      # guests sign in at home: Graph says true but their sessions go on
+        em.revoke_sessions(user)
     return Result(200, {"@odata.context": metadata(path, "Edm.Boolean"), "value": True})
 
 

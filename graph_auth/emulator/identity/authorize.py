@@ -4,12 +4,12 @@ from __future__ import annotations
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from .. import tokens
+from .. import account_claims, tokens
 from ..errors import OAuthError
 from ..records import AuthCode
 from ..scopes import parse_scopes
 from ..wsgi_io import Response, add_query
-from . import interaction, issue, pages, tenants
+from . import interaction, issue, pages, principals, tenants
 
 RESPONSE_MODES = ("query", "fragment", "form_post")
 PROMPTS = ("", "none", "login", "consent", "select_account", "create")
@@ -18,9 +18,14 @@ PROMPTS = ("", "none", "login", "consent", "select_account", "create")
 class PageError(Exception):
     """An authorize error that must be shown, not redirected (unknown app, bad redirect URI)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int | None, message: str,
+                 title: str = "Sorry, but we're having trouble signing you in.") -> None:
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.title = code, message, title
+
+    @property
+    def text(self) -> str:
+        return f"AADSTS{self.code}: {self.message}" if self.code else self.message
 
 
 class RedirectError(Exception):
@@ -35,7 +40,7 @@ def handle(em, request) -> Response:
     try:
         pending = begin(em, request.segments[0], request.params)
     except PageError as exc:
-        return pages.error_page("Sorry, but we're having trouble signing you in.", exc.code, exc.message)
+        return pages.error_page(exc.title, exc.code, exc.message)
     except RedirectError as exc:
         return fail(em, request, exc.pending, exc.error)
     return start(em, request, pending)
@@ -49,6 +54,9 @@ def begin(em, tenant_key: str, params: dict):
         raise PageError(exc.code, exc.description) from None
     client_id = params.get("client_id", "")
     app = em.directory.app(client_id)
+    refusal = app and principals.endpoint_refusal(app, segment, tenant, interactive=True)
+    if refusal:
+        raise PageError(refusal.code, refusal.message, "We're unable to complete your request")
     if app is None or (tenant is not None and not em.directory.app_available_in(app, tenant.id)):
         raise PageError(700016, f"Application with identifier '{client_id}' was not found in the "
                                 f"directory '{tenant.id if tenant else segment}'.")
@@ -118,7 +126,7 @@ def start(em, request, pending) -> Response:
                 "interaction_required", 16000,
                 "Either multiple user identities are available for the current request or selected "
                 "account is not supported for the scenario."))
-        session, user = sessions[0]
+        session, user = sessions[0]          # the principal: a guest object with a tenant authority
         if issue.missing_consent(em, user, pending.app, pending.scope_request):
             return interaction.abort(em, request, pending, OAuthError(
                 "consent_required", 65001, "The user or administrator has not consented to use the "
@@ -163,7 +171,7 @@ def result_params(em, pending) -> dict:
                                              nonce=params.get("nonce"), sid=pending.sid,
                                              auth_time=pending.auth_time)
     if params.get("client_info") == "1":
-        result["client_info"] = tokens.client_info(user)
+        result["client_info"] = account_claims.client_info(em, user)
     return result
 
 
@@ -193,14 +201,15 @@ def home(em, request) -> Response:
     rows = "".join(
         f"<li><strong>{pages.escape(u.display_name)}</strong> &mdash; "
         f"<code>{pages.escape(u.user_principal_name)}</code> / <code>{pages.escape(u.password)}</code>"
-        f"</li>" for u in list(em.directory.users.values())[:20])
+        f"</li>" for u in [u for u in em.directory.users.values() if not u.guest][:20])
     return pages.page("graph_auth emulator",
                       f"<h1>graph_auth emulator</h1><p>Test accounts:</p><ul>{rows}</ul>"
                       f'<p><a href="{request.url_for("/devicelogin")}">Enter a device code</a></p>')
 
 
-def sign_in_programmatically(em, auth_uri: str, user, password: str | None, consent: bool) -> dict:
-    """Run an authorize request as a browser would, signing ``user`` in; return the result params."""
+def sign_in_programmatically(em, auth_uri: str, person, password: str | None, consent: bool) -> dict:
+    """Run an authorize request as a browser would, signing ``person`` in with their own (home)
+    account; return the result params (a refusal comes back as an error redirect)."""
     parts = urlsplit(auth_uri)
     segments = [s for s in parts.path.split("/") if s]
     if "oauth2" not in segments or segments.index("oauth2") == 0:
@@ -210,17 +219,17 @@ def sign_in_programmatically(em, auth_uri: str, user, password: str | None, cons
     try:
         pending = begin(em, tenant_key, params)
     except PageError as exc:
-        raise ValueError(f"AADSTS{exc.code}: {exc.message}") from exc
+        raise ValueError(exc.text) from exc
     except RedirectError as exc:
         return _with_state(exc.pending, exc.error.redirect_params())
     em.pending.pop(pending.id, None)
-    if password is not None and not secrets.compare_digest(password, user.password):
+    if password is not None and not secrets.compare_digest(password, person.password):
         return _with_state(pending, OAuthError("invalid_grant", 50126, "Invalid username or password.")
                            .redirect_params())
-    problem = interaction.user_problem(em, pending, user)
-    if problem:
-        return _with_state(pending, OAuthError("access_denied", *problem).redirect_params())
-    session = interaction.start_session(em, user)
+    user, refusal = interaction.resolve(em, pending, person)
+    if refusal:
+        return _with_state(pending, refusal.redirect_params())
+    session = interaction.start_session(em, person)
     _use(pending, session, user)
     if issue.missing_consent(em, user, pending.app, pending.scope_request):
         if not consent:

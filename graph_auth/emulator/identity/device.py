@@ -8,13 +8,13 @@ from ..errors import OAuthError
 from ..records import DeviceGrant
 from ..scopes import parse_scopes
 from ..wsgi_io import Response
-from . import interaction, issue, pages, tenants
+from . import interaction, issue, pages, principals, tenants
 
 _ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"
 
 
 def devicecode(em, request) -> Response:
-    segment, _ = tenants.resolve(em, request.segments[0])
+    segment, tenant = tenants.resolve(em, request.segments[0])
     form = request.form
     client_id = form.get("client_id")
     if not client_id:
@@ -25,6 +25,7 @@ def devicecode(em, request) -> Response:
         raise OAuthError("unauthorized_client", 700016,
                          f"Application with identifier '{client_id}' was not found in the directory "
                          f"'{segment}'.")
+    principals.check_endpoint(app, segment, tenant)
     if not form.get("scope"):
         raise OAuthError("invalid_request", 900144,
                          "The request body must contain the following parameter: 'scope'.")
@@ -114,22 +115,22 @@ def fail(em, request, pending, error: OAuthError) -> Response:
                          f"You declined to sign in to {pending.app.display_name} on the other device.")
 
 
-def approve(em, user_code: str, user, consent: bool) -> None:
+def approve(em, user_code: str, person, consent: bool) -> None:
     grant = _grant_for(em, user_code)
     if grant is None:
         raise LookupError(f"no pending device code {user_code!r}")
     pending = _pending_for(em, grant)
     em.pending.pop(pending.id, None)
-    problem = interaction.user_problem(em, pending, user)
-    if problem:
-        raise PermissionError(f"AADSTS{problem[0]}: {problem[1]}")
+    user, refusal = interaction.resolve(em, pending, person)
+    if refusal:
+        raise PermissionError(refusal.text)
     missing = issue.missing_consent(em, user, pending.app, pending.scope_request)
     if missing and not consent:
         grant.declined = True
         return
     if missing:
         issue.consent(em, user, pending.app, pending.scope_request)
-    grant.user_id, grant.sid = user.id, interaction.start_session(em, user).sid
+    grant.user_id, grant.sid = user.id, interaction.start_session(em, person).sid
     interaction.note_app(em, grant.sid, pending.app)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ..core import LOGIN_HOST
+from ..directory import CONSUMERS_TENANT_ID
 from ..errors import OAuthError
 from ..wsgi_io import Response
 from . import tenants
@@ -17,7 +18,7 @@ def openid_configuration(em, request) -> Response:
     browser = em.browser_url(f"/{segment}")
     issuer = em.issuer(tenant.id if tenant else "{tenantid}")
     if segment == "consumers":
-        issuer = em.issuer(tenants.CONSUMERS_TENANT_ID)
+        issuer = em.issuer(CONSUMERS_TENANT_ID)
     return Response.json({
         "token_endpoint": f"{base}/oauth2/v2.0/token",
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",

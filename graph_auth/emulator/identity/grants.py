@@ -10,7 +10,7 @@ from .. import tokens
 from ..directory import User
 from ..errors import OAuthError
 from ..scopes import parse_scopes
-from . import issue, tenants
+from . import issue, principals
 
 # What Entra sends with a conditional-access failure: a claims challenge naming the policy (a JSON
 # string) that the app passes to the next interactive request (msal's claims_challenge).
@@ -36,6 +36,12 @@ def check_user_active(user: User | None) -> User:
         raise OAuthError("invalid_grant", 50057, "The user account is disabled.",
                          suberror="user_account_disabled")
     return user
+
+
+def active_principal(em, user_id: str | None) -> tuple[User, User]:
+    """Return (principal, home account) when both are enabled: a guest's person signs in at home."""
+    user = check_user_active(em.directory.user(user_id))
+    return user, check_user_active(em.directory.home_of(user))
 
 
 def _pkce_ok(code, verifier: str | None) -> bool:
@@ -90,7 +96,7 @@ def authorization_code(em, request, form, *, app, segment, tenant, client_auth):
                          "Cross-origin token redemption is permitted only for the 'Single-Page "
                          "Application' client-type.")
     code.redeemed = True
-    user = check_user_active(em.directory.user(code.user_id))
+    user, _ = active_principal(em, code.user_id)
     scope_request = parse_scopes(em.directory, form.get("scope") or code.scope, segment)
     issue.require_consent(em, user, app, scope_request)
     claims = issue.parse_claims(form.get("claims")) or code.claims
@@ -111,14 +117,14 @@ def refresh_token(em, request, form, *, app, segment, tenant, client_auth):
         raise OAuthError("invalid_grant", 70000,
                          "The refresh token was issued to a different client.",
                          suberror="client_mismatch", error_additional_info=["client_mismatch"])
-    user = check_user_active(em.directory.user(grant.user_id))
-    if grant.revoked or grant.issued_at < user.sessions_valid_from:
+    user, home = active_principal(em, grant.user_id)
+    if grant.revoked or grant.issued_at < home.sessions_valid_from:
         raise OAuthError(
             "invalid_grant", 50173,
             "The provided grant has expired due to it being revoked, a fresh auth token is needed. "
             "The user might have changed or reset their password. The grant was issued on "
             f"'{_iso(grant.issued_at)}' and the TokensValidFrom date (before which tokens are not "
-            f"valid) for this user is '{_iso(user.sessions_valid_from)}'.")
+            f"valid) for this user is '{_iso(home.sessions_valid_from)}'.")
     if grant.expires_at <= now:
         if grant.spa:
             raise OAuthError("invalid_grant", 700084,
@@ -181,25 +187,36 @@ def client_credentials(em, request, form, *, app, segment, tenant, client_auth):
 def password(em, request, form, *, app, segment, tenant, client_auth):
     username = _required(form, "username")
     given = _required(form, "password")
-    user = em.directory.user_by_name(username)
-    if user is None or not tenants.user_allowed(segment, tenant, user):
+    if segment == "common" or principals.consumers_endpoint(segment, tenant):
+        raise OAuthError("invalid_request", 90010,
+                         "The grant type is not supported over the /common or /consumers endpoints. "
+                         "Please use the /organizations or tenant-specific endpoint.")
+    person = em.directory.person_by_name(username)
+    # Only Entra accounts: no personal accounts, not even invited ones. A guest signs in with the
+    # home password at the inviting tenant's endpoint.
+    here = person if person is None or tenant is None or person.tenant_id == tenant.id else (
+        em.directory.guest_of(person, tenant.id))
+    if here is None or person.personal:
         raise OAuthError("invalid_grant", 50034,
                          f"The user account {{EmailHidden}} does not exist in the {segment} "
                          "directory. To sign into this application, the account must be added to "
                          "the directory.")
-    if not secrets.compare_digest(given.encode(), user.password.encode()):
+    if not secrets.compare_digest(given.encode(), person.password.encode()):
         raise OAuthError("invalid_grant", 50126,
                          "Error validating credentials due to invalid username or password.")
-    check_user_active(user)
-    if user.mfa_required:
+    check_user_active(person)
+    if person.mfa_required:
         raise OAuthError("invalid_grant", 50076,
                          "Due to a configuration change made by your administrator, or because you "
                          "moved to a new location, you must use multi-factor authentication to "
                          f"access '{app.client_id}'.", suberror="basic_action",
                          claims=MFA_CLAIMS_CHALLENGE)
+    user, refusal = principals.principal_for(em, segment, tenant, app, person)
+    if refusal:
+        raise OAuthError("invalid_grant", refusal.code or 50020, refusal.message)
     scope_request = _scopes(em, form, segment)
     issue.require_consent(em, user, app, scope_request)
-    sid = _new_session(em, user)
+    sid = _new_session(em, person)
     return issue.user_token_response(
         em, app=app, user=user, request=scope_request, sid=sid, auth_time=em.clock.now(),
         claims=issue.parse_claims(form.get("claims")), client_auth=client_auth)
@@ -229,7 +246,7 @@ def device_code(em, request, form, *, app, segment, tenant, client_auth):
         raise OAuthError("authorization_pending", 70016,
                          "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
     grant.redeemed = True
-    user = check_user_active(em.directory.user(grant.user_id))
+    user, _ = active_principal(em, grant.user_id)
     scope_request = parse_scopes(em.directory, grant.scope, segment)
     sso = em.sso_sessions.get(grant.sid)
     return issue.user_token_response(
@@ -251,8 +268,8 @@ def on_behalf_of(em, request, form, *, app, segment, tenant, client_auth):
         raise OAuthError("invalid_grant", 50013,
                          "Assertion is an app-only token; the on-behalf-of flow needs a delegated "
                          "(user) access token.")
-    user = check_user_active(em.directory.user(claims.get("oid")))
-    if em.issued_at(claims) < user.sessions_valid_from:
+    user, home = active_principal(em, claims.get("oid"))
+    if em.issued_at(claims) < home.sessions_valid_from:
         raise OAuthError("invalid_grant", 50173,
                          "The provided grant has expired due to it being revoked, a fresh auth "
                          "token is needed.")
@@ -261,7 +278,7 @@ def on_behalf_of(em, request, form, *, app, segment, tenant, client_auth):
                          "Assertion was issued by another tenant than the one in the request.")
     scope_request = _scopes(em, form, segment)
     issue.require_consent(em, user, app, scope_request)
-    sid = _new_session(em, user)
+    sid = _new_session(em, home)
     return issue.user_token_response(
         em, app=app, user=user, request=scope_request, sid=sid, auth_time=claims.get("iat", 0),
         claims=issue.parse_claims(form.get("claims")), client_auth=client_auth)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from ..account_claims import hinted_person
 from ..errors import OAuthError
 from ..records import SsoSession
 from ..scopes import GRAPH_DELEGATED, ScopeRequest
-from . import issue, pages, tenants
+from . import issue, pages, principals
 
 PENDING_LIFETIME = 3600
 OIDC_TEXT = {"openid": "Sign you in", "profile": "View your basic profile",
@@ -72,7 +73,8 @@ def cookie_sids(em, request) -> list[str]:
 
 
 def live_sessions(em, request) -> list[tuple[SsoSession, object]]:
-    """Return (session, user) for the browser's SSO sessions that are still valid."""
+    """Return (session, person) for the browser's SSO sessions that are still valid (a session
+    belongs to the person's home account, whichever tenant they used it for)."""
     found = []
     for sid in cookie_sids(em, request):
         session = em.sso_sessions.get(sid)
@@ -83,22 +85,26 @@ def live_sessions(em, request) -> list[tuple[SsoSession, object]]:
 
 
 def eligible_sessions(em, request, pending: Pending):
-    """Sessions that may complete ``pending`` without asking for a password."""
-    hint = (pending.params.get("login_hint") or "").lower()
+    """(session, principal) for the sessions that may complete ``pending`` without a password.
+
+    A login_hint (the ID token's opaque claim, or a UPN/email) keeps only that person's session."""
+    hint = pending.params.get("login_hint")
+    hinted = hinted_person(em, hint)
     max_age = pending.params.get("max_age")
     nbf = _claims_nbf(pending.claims)
     result = []
-    for session, user in live_sessions(em, request):
-        if hint and hint not in (user.user_principal_name.lower(), (user.mail or "").lower()):
+    for session, person in live_sessions(em, request):
+        if hint and (hinted is None or hinted.id != person.id):
             continue
-        if user_problem(em, pending, user):
+        principal, refusal = resolve(em, pending, person)
+        if refusal:
             continue
         if max_age and max_age.isdigit() and (
                 int(max_age) == 0 or em.clock.now() - session.auth_time > int(max_age)):
             continue
         if nbf and session.auth_time < nbf:
             continue
-        result.append((session, user))
+        result.append((session, principal))
     return result
 
 
@@ -143,25 +149,9 @@ def remember(em, request, response, session: SsoSession) -> None:
                         path=request.script_name or "/")
 
 
-def user_problem(em, pending: Pending, user) -> tuple[int, str] | None:
-    """Return (AADSTS code, message) when ``user`` cannot sign in to this app here, else None."""
-    if not user.enabled:
-        return 50057, "Your account has been locked. Contact your support person to unlock it."
-    if pending.tenant is not None and user.tenant_id != pending.tenant.id:
-        return _foreign_user(user, pending.tenant.id, pending.app)
-    if not tenants.user_allowed(pending.segment, pending.tenant, user):
-        return 50034, (f"The user account {user.user_principal_name} does not exist in the "
-                       f"'{pending.segment}' directory.")
-    if not em.directory.app_available_in(pending.app, user.tenant_id):
-        return _foreign_user(user, pending.app.tenant_id, pending.app)
-    return None
-
-
-def _foreign_user(user, tenant_id: str, app) -> tuple[int, str]:
-    return 50020, (f"User account '{user.user_principal_name}' from identity provider "
-                   f"'https://sts.windows.net/{user.tenant_id}/' does not exist in tenant "
-                   f"'{tenant_id}' and cannot access the application "
-                   f"'{app.client_id}'({app.display_name}) in that tenant.")
+def resolve(em, pending: Pending, person):
+    """(principal, None) for the account ``person`` signs in as for ``pending``, or (None, refusal)."""
+    return principals.principal_for(em, pending.segment, pending.tenant, pending.app, person)
 
 
 # -- pages and steps ------------------------------------------------------------------------------
@@ -173,11 +163,21 @@ def sign_in_page(em, request, pending: Pending, *, username: str = "", error: st
         hint = (pending.params.get("domain_hint") or "").lower()
         hinted = em.directory.tenant(hint) if hint else None
         users = em.directory.users_in(hinted.id) if hinted else list(em.directory.users.values())
-    users = [u for u in users if u.enabled and not user_problem(em, pending, u)][:12]
-    sessions = [(s.sid, u) for s, u in eligible_sessions(em, request, pending)] if offer_sessions else []
+    people = list({em.directory.home_of(u).id: em.directory.home_of(u) for u in users}.values())
+    people = [p for p in people if p.enabled and not resolve(em, pending, p)[1]][:12]
+    sessions = ([(s.sid, em.directory.home_of(p)) for s, p in eligible_sessions(em, request, pending)]
+                if offer_sessions else [])
     return pages.sign_in(action_url(request, pending), pending.id, app_name=pending.app.display_name,
-                         username=username or pending.params.get("login_hint", ""), error=error,
-                         users=users, sessions=sessions)
+                         username=username or _hint_name(em, pending.params.get("login_hint")),
+                         error=error, users=people, sessions=sessions)
+
+
+def _hint_name(em, hint: str | None) -> str:
+    """The username to prefill for a login_hint: never an opaque hint itself, its person's name."""
+    if hint and hint.strip() in em.login_hints:
+        person = em.directory.user(em.login_hints[hint.strip()])
+        return person.user_principal_name if person else ""
+    return hint or ""
 
 
 def permissions_text(pending: Pending, names) -> list[tuple[str, str]]:
@@ -200,7 +200,7 @@ def proceed(em, request, pending: Pending):
         names = missing or sorted(issue.requested(em, pending.app, pending.scope_request))
         return pages.consent(action_url(request, pending), pending.id,
                              app_name=pending.app.display_name, publisher="unverified",
-                             user=user, permissions=permissions_text(pending, names))
+                             user=em.directory.home_of(user), permissions=permissions_text(pending, names))
     return complete(em, request, pending)
 
 
@@ -256,19 +256,18 @@ def handle_post(em, request):
 
 
 def _sign_in(em, request, pending: Pending, username: str, password: str):
-    user = em.directory.user_by_name(username)
-    if user is None:
+    person = em.directory.person_by_name(username)
+    if person is None:
         return sign_in_page(em, request, pending, username=username,
                             error="This username may be incorrect. Make sure you typed it correctly.")
-    if not secrets.compare_digest(password.encode(), user.password.encode()):
+    if not secrets.compare_digest(password.encode(), person.password.encode()):
         return sign_in_page(em, request, pending, username=username,
                             error="Your account or password is incorrect.")
-    problem = user_problem(em, pending, user)
-    if problem:
-        return sign_in_page(em, request, pending, username=username,
-                            error=f"AADSTS{problem[0]}: {problem[1]}")
-    session = renew_session(em, request, user)
-    pending.user_id, pending.sid, pending.auth_time = user.id, session.sid, session.auth_time
+    principal, refusal = resolve(em, pending, person)
+    if refusal:
+        return sign_in_page(em, request, pending, username=username, error=refusal.text)
+    session = renew_session(em, request, person)
+    pending.user_id, pending.sid, pending.auth_time = principal.id, session.sid, session.auth_time
     response = proceed(em, request, pending)
     remember(em, request, response, session)
     return response

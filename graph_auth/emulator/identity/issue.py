@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from .. import tokens
+from .. import account_claims, tokens
 from ..directory import AppRegistration, User
 from ..errors import OAuthError
 from ..keys import b64url
@@ -150,5 +150,5 @@ def user_token_response(em, *, app: AppRegistration, user: User, request: ScopeR
     if "openid" in request.oidc:
         body["id_token"] = tokens.id_token(em, user, app, oidc=request.oidc, nonce=nonce, sid=sid,
                                            auth_time=auth_time)
-    body["client_info"] = tokens.client_info(user)
+    body["client_info"] = account_claims.client_info(em, user)
     return body

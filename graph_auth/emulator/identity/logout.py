@@ -1,10 +1,9 @@
 """The end-session endpoint: end the SSO session(s), notify the apps, go back to the app."""
 from __future__ import annotations
 
-import base64
-import json
 from html import escape
 
+from ..account_claims import hinted_person
 from ..errors import OAuthError
 from ..wsgi_io import Response, add_query
 from . import interaction, pages, tenants
@@ -28,7 +27,8 @@ def handle(em, request) -> Response:
     live = interaction.live_sessions(em, request)
     # logout_hint (the ID token's login_hint claim) picks the session to end; Entra asks which
     # account to sign out when it matches none: the emulator then signs them all out.
-    ended = [s for s, u in live if hint and _hint_matches(hint, u)] or [s for s, _ in live]
+    hinted = hinted_person(em, hint)
+    ended = [s for s, u in live if hinted is not None and hinted.id == u.id] or [s for s, _ in live]
     for session in ended:
         em.sso_sessions.pop(session.sid, None)
     remaining = [s.sid for s, _ in live if s not in ended]
@@ -51,12 +51,3 @@ def handle(em, request) -> Response:
     response.set_cookie(em.settings.sso_cookie, ".".join(remaining), path=request.script_name or "/",
                         max_age=None if remaining else 0)
     return response
-
-
-def _hint_matches(hint: str, user) -> bool:
-    """logout_hint is the ID token's opaque login_hint claim (or, leniently, a UPN)."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(hint + "=" * (-len(hint) % 4)))
-        return isinstance(data, dict) and data.get("oid") == user.id
-    except (ValueError, TypeError):
-        return hint.lower() == user.user_principal_name.lower()

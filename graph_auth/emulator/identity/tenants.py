@@ -4,7 +4,6 @@ from __future__ import annotations
 from ..errors import OAuthError
 
 MULTI_TENANT = ("common", "organizations", "consumers")
-CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 
 def unknown_tenant(key: str) -> OAuthError:
@@ -23,10 +22,3 @@ def resolve(em, key: str):
     if tenant is None:
         raise unknown_tenant(key)
     return tenant.id, tenant
-
-
-def user_allowed(tenant_segment: str, tenant, user) -> bool:
-    """Whether ``user`` may sign in at an endpoint for ``tenant_segment``."""
-    if tenant is not None:
-        return user.tenant_id == tenant.id
-    return tenant_segment in ("common", "organizations")

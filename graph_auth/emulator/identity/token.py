@@ -8,7 +8,7 @@ import jwt
 from ..errors import OAuthError
 from ..keys import b64url, certificate_thumbprints, load_certificate
 from ..wsgi_io import Response
-from . import grants, tenants
+from . import grants, principals, tenants
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -44,6 +44,8 @@ def handle(em, request) -> Response:
     app, client_auth = authenticate_client(em, request, segment, tenant,
                                            confidential_only=grant_type in CONFIDENTIAL_ONLY,
                                            public_flow=grant_type in PUBLIC_CLIENT_FLOWS)
+    if grant_type != "client_credentials":         # a user grant: whose accounts may the app take?
+        principals.check_endpoint(app, segment, tenant)
     body = grant(em, request, form, app=app, segment=segment, tenant=tenant, client_auth=client_auth)
     return Response.json(body, headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
 
