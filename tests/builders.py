@@ -36,5 +36,5 @@ def real_sign_in(emulator, user):
     return id_tokens.validate(result["id_token"]), GraphClient(StaticToken(result["access_token"]))
 
 
-def group_ids(directory, upn) -> dict:
-    return {g.display_name: g.id for g in directory.groups_of(directory.user_by_name(upn))}
+def group_ids(directory, upn, *, transitive=True) -> dict:
+    return {g.display_name: g.id for g in directory.groups_of(directory.user_by_name(upn), transitive=transitive)}
