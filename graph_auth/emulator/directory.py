@@ -96,6 +96,7 @@ class AppRegistration:
     implicit_access_token: bool = False
     front_channel_logout_url: str | None = None
     known_client_applications: list[str] = field(default_factory=list)
+    optional_claims: dict[str, list[str]] = field(default_factory=dict)   # "id_token"/"access_token" -> names
 
     @property
     def multi_tenant(self) -> bool:

@@ -88,13 +88,13 @@ def _roles_for(user: User, app: AppRegistration) -> list[str]:
 
 
 def id_token(em, user: User, app: AppRegistration, *, oidc, nonce: str | None, sid: str,
-             auth_time: float) -> str:
+             auth_time: float | None = None) -> str:
+    """Return an ID token; ``auth_time`` only when given (Entra adds it only when asked for)."""
     now = em.clock.now()
     claims = {"aud": app.client_id, "iss": em.issuer(user.tenant_id),
               **_times(now, em.settings.id_token_lifetime),
               "sub": pairwise_sub(user, app.client_id), "oid": user.id, "tid": user.tenant_id,
               "ver": "2.0", "uti": _opaque(), "rh": "0.emulated", "aio": _opaque(), "sid": sid,
-              "auth_time": int(auth_time),
               "login_hint": b64url(json.dumps({"oid": user.id, "tid": user.tenant_id,
                                                "upn": user.user_principal_name}).encode())}
     if "profile" in oidc:
@@ -103,6 +103,8 @@ def id_token(em, user: User, app: AppRegistration, *, oidc, nonce: str | None, s
         claims["email"] = user.mail
     if nonce is not None:
         claims["nonce"] = nonce
+    if auth_time is not None:
+        claims["auth_time"] = int(auth_time)
     claims.update(_group_claims(em, user, app))
     roles = _roles_for(user, app)
     if roles:

@@ -9,6 +9,7 @@ from ..records import DeviceGrant
 from ..scopes import parse_scopes
 from ..wsgi_io import Response
 from . import interaction, issue, pages, tenants
+from .claims_request import parse_claims
 
 _ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"
 
@@ -29,7 +30,7 @@ def devicecode(em, request) -> Response:
         raise OAuthError("invalid_request", 900144,
                          "The request body must contain the following parameter: 'scope'.")
     parse_scopes(em.directory, form["scope"], segment)          # reject bad scopes now
-    claims = issue.parse_claims(form.get("claims"))
+    claims = parse_claims(form.get("claims"))
     user_code = "".join(secrets.choice(_ALPHABET) for _ in range(9))
     device_code = "DAQABAAEAAA" + secrets.token_urlsafe(48)
     lifetime, interval = em.settings.device_code_lifetime, em.settings.device_code_interval

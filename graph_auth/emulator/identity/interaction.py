@@ -12,6 +12,7 @@ from ..errors import OAuthError
 from ..records import SsoSession
 from ..scopes import GRAPH_DELEGATED, ScopeRequest
 from . import issue, pages, tenants
+from .claims_request import parse_max_age
 
 PENDING_LIFETIME = 3600
 OIDC_TEXT = {"openid": "Sign you in", "profile": "View your basic profile",
@@ -85,7 +86,7 @@ def live_sessions(em, request) -> list[tuple[SsoSession, object]]:
 def eligible_sessions(em, request, pending: Pending):
     """Sessions that may complete ``pending`` without asking for a password."""
     hint = (pending.params.get("login_hint") or "").lower()
-    max_age = pending.params.get("max_age")
+    max_age = parse_max_age(pending.params.get("max_age"))
     nbf = _claims_nbf(pending.claims)
     result = []
     for session, user in live_sessions(em, request):
@@ -93,8 +94,7 @@ def eligible_sessions(em, request, pending: Pending):
             continue
         if user_problem(em, pending, user):
             continue
-        if max_age and max_age.isdigit() and (
-                int(max_age) == 0 or em.clock.now() - session.auth_time > int(max_age)):
+        if max_age is not None and (max_age == 0 or em.clock.now() - session.auth_time > max_age):
             continue
         if nbf and session.auth_time < nbf:
             continue
