@@ -11,7 +11,7 @@ from graph_auth.emulator.__main__ import serve
 def served(emulator):
     """Serve ``emulator`` on a free local port in a thread; yield its base URL."""
     server = serve(emulator, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

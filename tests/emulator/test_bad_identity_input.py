@@ -1,4 +1,5 @@
 """Hostile input to the identity endpoints gets Entra's 4xx answer, never a server error."""
+import json
 import time
 import uuid
 from urllib.parse import urlencode
@@ -117,3 +118,26 @@ def test_assertion_with_numeric_times_still_works(entra_session, entra_directory
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
         "client_assertion": _assertion(entra_certificate, iat=now, nbf=now, exp=now + 600)})
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("uri", ["http://[::1", "http://[zz]/callback"])
+def test_redirect_uri_that_does_not_parse(browser, uri):
+    params = {"client_id": WEB_APP_ID, "response_type": "code", "redirect_uri": uri, "scope": "openid"}
+    page = browser.get(f"{AUTHORIZE}?{urlencode(params)}")
+    assert page.status_code == 400 and "AADSTS50011" in page.text          # not a registered URI
+    page = browser.get(f"{LOGIN}/common/oauth2/v2.0/logout?{urlencode({'post_logout_redirect_uri': uri})}")
+    assert page.status_code == 200 and "You signed out" in page.text       # and not a place to go
+
+
+@pytest.mark.parametrize("header", [{"alg": "RS256", "x5c": {"0": "x"}}, {"alg": "RS256", "x5c": [None]},
+                                    {"alg": "RS256", "x5t#S256": {"a": 1}}], ids=range(3))
+def test_assertion_header_of_the_wrong_shape(entra_session, header):
+    def segment(data):
+        return jwt.utils.base64url_encode(json.dumps(data).encode()).decode()
+    response = entra_session.post(TOKEN_URL, data={
+        "client_id": WEB_APP_ID, "grant_type": "client_credentials",
+        "scope": "https://graph.microsoft.com/.default",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": f"{segment(header)}.{segment({'iss': WEB_APP_ID})}.c2ln"})
+    assert response.status_code == 400
+    assert_entra_error(response.json(), "invalid_request", 50027)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from importlib import resources
 
 from .. import tokens
 from ..directory import User
 from ..errors import GraphError
+from ..wsgi_io import load_json
 from .odata import GRAPH_ROOT, Result, bad_request, metadata, page, require_eventual_count, root, select
 
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
@@ -184,8 +184,7 @@ def _json_body(body):
     if body is None or isinstance(body, (dict, list, bool, int, float)):
         return body
     try:
-        text = body if isinstance(body, str) else body.decode("utf-8")
-        return json.loads(text or "null")
-    except (ValueError, UnicodeDecodeError):
+        return load_json(body or "null")
+    except ValueError:
         raise bad_request("Unable to read JSON request payload. Please ensure Content-Type header "
                           "is set and payload is of valid JSON format.", "BadRequest") from None

@@ -1,9 +1,8 @@
 """What a request asks of its tokens: the ``claims`` parameter and ``max_age``."""
 from __future__ import annotations
 
-import json
-
 from ..errors import OAuthError
+from ..wsgi_io import load_json
 
 _MAX_AGE_DIGITS = 12                  # more digits than this is "no limit" (and int() stays cheap)
 
@@ -14,8 +13,8 @@ def parse_claims(raw: str | None) -> dict:
     if not raw:
         return {}
     try:
-        claims = json.loads(raw)
-    except (ValueError, RecursionError):          # RecursionError: deeply nested arrays or objects
+        claims = load_json(raw)
+    except ValueError:
         claims = None
     if not _well_formed(claims):
         raise OAuthError("invalid_request", 50117,

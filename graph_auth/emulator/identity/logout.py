@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import base64
-import json
 from html import escape
 
 from ..errors import OAuthError
-from ..wsgi_io import Response, add_query
+from ..wsgi_io import Response, add_query, load_json
 from . import interaction, pages, tenants
 
 
@@ -56,7 +55,7 @@ def handle(em, request) -> Response:
 def _hint_matches(hint: str, user) -> bool:
     """logout_hint is the ID token's opaque login_hint claim (or, leniently, a UPN)."""
     try:
-        data = json.loads(base64.urlsafe_b64decode(hint + "=" * (-len(hint) % 4)))
+        data = load_json(base64.urlsafe_b64decode(hint + "=" * (-len(hint) % 4)))
         return isinstance(data, dict) and data.get("oid") == user.id
     except (ValueError, TypeError):
         return hint.lower() == user.user_principal_name.lower()

@@ -112,7 +112,7 @@ def _assertion_thumbprint(header: dict) -> tuple[str, bytes] | None:
             der = base64.b64decode(header["x5c"][0])
             from cryptography import x509
             return "sha256", certificate_thumbprints(x509.load_der_x509_certificate(der))[1]
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, LookupError):     # LookupError: x5c an object, not an array
         raise _malformed() from None
     return None
 
