@@ -35,9 +35,9 @@ def browser_url() -> str:
 
 
 def device_login_url() -> str:
-    """Where a person enters a device code in emulator mode (Entra's https://microsoft.com/devicelogin
-    is out of reach offline): the device page of the emulator this process uses; a path when it
-    is this site's own mount."""
+    """Return where a person enters a device code in emulator mode (Entra's
+    https://microsoft.com/devicelogin is out of reach offline): the device page of the emulator
+    this process uses; a path when it is this site's own mount."""
     if app_settings.EMULATOR_URL:             # an emulator served over HTTP, shared with others
         return f"{app_settings.EMULATOR_URL.rstrip('/')}/devicelogin"
     return current_emulator().browser_url("/devicelogin")

@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from graph_auth.emulator.default_directory import API_APP_ID, CLI_APP_ID, WEB_APP_ID
+from graph_auth.emulator.default_directory import API_APP_ID, API_APP_SECRET, CLI_APP_ID, WEB_APP_ID
 
 from .conftest import ADELE, REDIRECT_URI
 
@@ -77,7 +77,6 @@ def test_device_code_and_password_grants(entra_emulator, entra_directory, cli_ap
 
 
 def test_on_behalf_of(entra_emulator, web_app, make_app):
-    from graph_auth.emulator.default_directory import API_APP_SECRET
     flow = web_app.initiate_auth_code_flow([f"api://{API_APP_ID}/access_as_user"], redirect_uri=REDIRECT_URI)
     user_token = web_app.acquire_token_by_auth_code_flow(
         flow, entra_emulator.sign_in(flow["auth_uri"], ADELE))["access_token"]

@@ -118,8 +118,8 @@ def _assertion_thumbprint(header: dict) -> tuple[str, bytes] | None:
 
 
 def _numeric_date(claims: dict, name: str) -> float:
-    """A JWT time (seconds since the epoch; 0 when absent): a finite JSON number, or a numeric
-    string as some clients send. NaN, infinities, booleans and other values make the JWT malformed."""
+    """Return a JWT time claim in epoch seconds (0 when absent), or raise: it must be a finite
+    number (a numeric string is tolerated); NaN, infinities and booleans make the JWT malformed."""
     value = claims.get(name, 0)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise _malformed()
