@@ -5,7 +5,15 @@ import pytest
 from django.test import override_settings
 
 from graph_auth import crypto
-from graph_auth.emulator.default_directory import CONTOSO_ID, DAEMON_APP_ID, SPA_APP_ID, WEB_APP_ID
+from graph_auth.emulator.default_directory import (
+    API_APP_ID,
+    CONTOSO_ID,
+    DAEMON_APP_ID,
+    DAEMON_APP_SECRET,
+    FABRIKAM_ID,
+    SPA_APP_ID,
+    WEB_APP_ID,
+)
 from graph_auth.models import AppTokenCache
 
 from .api_support import ADELE, call, daemon_token, spa_token
@@ -41,9 +49,17 @@ def test_missing_or_malformed_token(client, entra_emulator):
 
 
 def test_token_for_another_audience(client, entra_emulator, entra_session, entra_sign_in):
-    graph_token = spa_token(entra_emulator, entra_session, scope="User.Read")    # a token for Graph
-    status, body, _ = call(client, "/api/me", graph_token)
+    other_api = spa_token(entra_emulator, entra_session, scope=f"api://{API_APP_ID}/access_as_user")
+    status, body, _ = call(client, "/api/me", other_api)
     assert status == 401 and "another audience" in body["error_description"]
+
+
+def test_graph_token_is_refused(client, entra_emulator, entra_session):
+    # Entra signs Graph tokens over a hashed header nonce: no app can verify them, so the API
+    # refuses one at the signature, before it looks at the audience.
+    graph_token = spa_token(entra_emulator, entra_session, scope="User.Read")
+    status, body, _ = call(client, "/api/me", graph_token)
+    assert status == 401 and body["error"] == "invalid_token"
 
 
 def test_expired_token(client, entra_emulator, entra_session):

@@ -4,11 +4,14 @@ import json
 import threading
 
 import pytest
+import requests
 from django.core.management import CommandError, call_command
 
 from graph_auth.emulator.default_directory import CONTOSO_ID
 from graph_auth.management.commands.graph_auth_device_login import Command as DeviceLogin
 from graph_auth.models import MicrosoftAccount, TokenCache
+
+from .emulator.serving import served
 
 pytestmark = [pytest.mark.django_db,
               # the tests play the waiting user without really sleeping between polls
@@ -38,10 +41,25 @@ def device_login(emulator, *, on_sleep=None, **options):
 def test_device_login_stores_the_users_tokens(entra_emulator):
     approve = lambda n, s: entra_emulator.approve_device_code(pending_code(entra_emulator), ADELE)  # noqa: E731
     output, sleeps = device_login(entra_emulator, on_sleep=approve)
-    assert "http://127.0.0.1:8000/_emulator/devicelogin" in output      # an absolute URL to open
+    assert "open the page https://microsoft.com/devicelogin" in output        # Entra's message
+    assert "http://127.0.0.1:8000/_emulator/devicelogin" in output      # the emulator's page, absolute
     assert "Signed in as Adele Vance" in output and sleeps == [5]
     account = MicrosoftAccount.objects.get()
     assert account.username == ADELE and TokenCache.objects.get(user=account.user).has_refresh_token
+
+
+def test_device_login_with_an_emulator_served_over_http(entra_emulator, settings):
+    approve = lambda n, s: entra_emulator.approve_device_code(pending_code(entra_emulator), ADELE)  # noqa: E731
+    with served(entra_emulator) as url:
+        settings.GRAPH_AUTH = {**settings.GRAPH_AUTH, "EMULATOR_URL": url}
+        output, _ = device_login(entra_emulator, on_sleep=approve, site_url="http://ignored")
+        session = requests.Session()
+        session.trust_env = False
+        page = session.get(f"{url}/devicelogin", timeout=5)
+    assert f"enter the code at {url}/devicelogin instead" in output      # that server's own page
+    assert page.status_code == 200 and 'name="otc"' in page.text
+    assert "Signed in as Adele Vance" in output
+    assert all("x-emulated-host" in r.headers for r in entra_emulator.requests("token"))   # over HTTP
 
 
 def test_slow_down_lengthens_the_wait(entra_emulator):

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client, override_settings
 
 from graph_auth.emulator.default_directory import CLI_APP_ID, CONTOSO_ID
-from graph_auth.emulator.mount import browser_url, current_emulator
+from graph_auth.emulator.mount import browser_url, current_emulator, device_login_url
 
 from .emulator.browsing import (
     DjangoBrowser,
@@ -119,8 +119,9 @@ def test_sign_out_through_the_mount(browser, web_app, entra_emulator):
 def test_device_code_page_through_the_mount(browser, make_app):
     app = make_app(CLI_APP_ID, public=True)
     flow = app.initiate_device_flow(scopes=["User.Read"])
-    assert flow["verification_uri"] == "/_emulator/devicelogin"
-    page = browser.get(flow["verification_uri"])
+    assert flow["verification_uri"] == "https://microsoft.com/devicelogin"      # as Entra says
+    assert device_login_url() == "/_emulator/devicelogin"            # where the emulator's page is
+    page = browser.get(device_login_url())
     form = forms(_html(page))[0]
     assert form.action == "/_emulator/devicelogin"
     page = browser.post(form.action, {"otc": flow["user_code"].lower()})

@@ -38,7 +38,8 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=8400)
     args = parser.parse_args(argv)
     server = serve(Emulator(), args.host, args.port)
-    print(f"graph_auth emulator at http://{args.host}:{server.server_port}/ (Ctrl-C to stop)", flush=True)
+    base = f"http://{args.host}:{server.server_port}"
+    print(f"graph_auth emulator at {base}/ (device codes: {base}/devicelogin; Ctrl-C to stop)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
 

@@ -58,7 +58,7 @@ def hinted_person(em, hint: str | None) -> User | None:
     return em.directory.person_by_name(hint)
 
 
-def id_token_claims(em, user: User, app: AppRegistration, oidc, auth_time: float) -> dict:
+def id_token_claims(em, user: User, app: AppRegistration, oidc, auth_time: float | None) -> dict:
     """The ID token's claims about the account (beyond aud/iss/oid/tid, which the caller sets)."""
     claims = {}
     if "profile" in oidc:

@@ -75,11 +75,22 @@ class Emulator:
 
     # -- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
-        response = self.handle(Request(environ))
+        try:
+            request = Request(environ)
+            response = self.handle(request)
+        except EmulatorTimeout:
+            raise
+        except Exception as exc:  # a bug outside any handler: answer like a server, remember it
+            logger.exception("emulator error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            response = self._internal_error(exc)
         start_response(response.status_line(), response.headers)
         return [response.body]
 
     def handle(self, request: Request) -> Response:
+        if request.bad_content_length:
+            # The front end refuses the request before any service sees it (HTML, not JSON).
+            return Response.html("<h2>Bad Request</h2><hr><p>HTTP Error 400. The request has an "
+                                 "invalid Content-Length header.</p>", 400)
         from .graph.router import route as graph_route
         from .identity.router import route as identity_route
         router = graph_route if request.host == GRAPH_HOST else identity_route
@@ -110,9 +121,12 @@ class Emulator:
             return self.graph_error_response(exc, request)
         except Exception as exc:  # a bug in the emulator: answer like a server, remember it
             logger.exception("emulator error on %s %s", request.method, request.path)
-            self.errors.append(exc)
-            return Response.json({"error": "server_error",
-                                  "error_description": f"emulator internal error: {exc!r}"}, 500)
+            return self._internal_error(exc)
+
+    def _internal_error(self, exc: Exception) -> Response:
+        self.errors.append(exc)
+        return Response.json({"error": "server_error",
+                              "error_description": f"emulator internal error: {exc!r}"}, 500)
 
     def graph_error_response(self, exc: GraphError, request: Request) -> Response:
         request_id = request.headers.get("client-request-id") or _uuid()

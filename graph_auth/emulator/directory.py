@@ -168,7 +168,10 @@ class AppRegistration:
 
 
 def _loopback_key(uri: str):
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:                   # e.g. "http://[::1": no URI, so no loopback URI either
+        return None
     if parts.scheme != "http" or parts.hostname not in ("localhost", "127.0.0.1"):
         return None
     return parts.hostname, parts.path or "/", parts.query

@@ -33,6 +33,15 @@ def browser_url() -> str:
         return "https://login.microsoftonline.com"
 
 
+def device_login_url() -> str:
+    """Return where a person enters a device code in emulator mode (Entra's
+    https://microsoft.com/devicelogin is out of reach offline): the device page of the emulator
+    this process uses; a path when it is this site's own mount."""
+    if app_settings.EMULATOR_URL:             # an emulator served over HTTP, shared with others
+        return f"{app_settings.EMULATOR_URL.rstrip('/')}/devicelogin"
+    return current_emulator().browser_url("/devicelogin")
+
+
 def build_emulator() -> Emulator:
     """Make an emulator from the settings (EMULATOR_DIRECTORY, EMULATOR_BROWSER_URL)."""
     source = app_settings.EMULATOR_DIRECTORY

@@ -24,6 +24,7 @@ class AuthCode:
     expires_at: float
     spa: bool = False
     redeemed: bool = False
+    max_age: int | None = None          # the authorize request's max_age (the ID token then has auth_time)
 
 
 @dataclass

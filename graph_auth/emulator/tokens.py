@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import secrets
 import uuid
 
 import jwt
+from jwt.algorithms import RSAAlgorithm
 
 from . import account_claims
 from .directory import GRAPH_APP_ID, AppRegistration, User, stable_id
@@ -26,10 +29,38 @@ def _opaque() -> str:
     return b64url(uuid.uuid4().bytes)
 
 
-def sign(em, claims: dict) -> str:
+def sign(em, claims: dict, *, nonce: bool = False) -> str:
+    """Return ``claims`` as an RS256 JWT; with ``nonce``, as Entra signs tokens for Microsoft Graph.
+
+    Such a token's header carries a random ``nonce``, but the signature covers the header with
+    the nonce replaced by its SHA-256 (base64url), so nobody but Graph can verify it: Graph's
+    tokens are not for apps to validate."""
     key = em.keys.active
-    return jwt.encode(claims, key.private_key, algorithm="RS256",
-                      headers={"typ": "JWT", "kid": key.kid, "x5t": key.kid})
+    if not nonce:
+        return jwt.encode(claims, key.private_key, algorithm="RS256",
+                          headers={"typ": "JWT", "kid": key.kid, "x5t": key.kid})
+    header = {"typ": "JWT", "nonce": b64url(secrets.token_bytes(32)), "alg": "RS256", "x5t": key.kid,
+              "kid": key.kid}
+    payload = _segment(claims)
+    signed = f"{_segment(_hashed_nonce(header))}.{payload}".encode("ascii")
+    signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signed, key.private_key)
+    return f"{_segment(header)}.{payload}.{b64url(signature)}"
+
+
+def _segment(data: dict) -> str:
+    return b64url(json.dumps(data, separators=(",", ":")).encode())
+
+
+def _hashed_nonce(header: dict) -> dict:
+    """The header as signed: the same keys in the same order, the nonce replaced by its hash."""
+    return {**header, "nonce": b64url(hashlib.sha256(header["nonce"].encode()).digest())}
+
+
+def _as_signed(token: str, header: dict) -> str:
+    """Return the token as it was signed (its header's nonce hashed), to check the signature."""
+    if not isinstance(header.get("nonce"), str):
+        raise TokenInvalid("signature", "the header's nonce is not a string")
+    return f"{_segment(_hashed_nonce(header))}.{token.split('.', 1)[1]}"
 
 
 def _times(now: float, lifetime: int) -> dict:
@@ -54,16 +85,18 @@ def _roles_for(user: User, app: AppRegistration) -> list[str]:
 
 
 def id_token(em, user: User, app: AppRegistration, *, oidc, nonce: str | None, sid: str,
-             auth_time: float) -> str:
+             auth_time: float | None = None) -> str:
+    """Return an ID token; ``auth_time`` only when given (Entra adds it only when asked for)."""
     now = em.clock.now()
     claims = {"aud": app.client_id, "iss": em.issuer(user.tenant_id),
               **_times(now, em.settings.id_token_lifetime),
               "sub": pairwise_sub(user, app.client_id), "oid": user.id, "tid": user.tenant_id,
-              "ver": "2.0", "uti": _opaque(), "rh": "0.emulated", "aio": _opaque(), "sid": sid,
-              "auth_time": int(auth_time)}
+              "ver": "2.0", "uti": _opaque(), "rh": "0.emulated", "aio": _opaque(), "sid": sid}
     claims.update(account_claims.id_token_claims(em, user, app, oidc, auth_time))
     if nonce is not None:
         claims["nonce"] = nonce
+    if auth_time is not None:
+        claims["auth_time"] = int(auth_time)
     claims.update(_group_claims(em, user, app))
     roles = _roles_for(user, app)
     if roles:
@@ -107,7 +140,7 @@ def access_token(em, *, client: AppRegistration, resource: Resource, tenant_id: 
     if cp1:
         claims["xms_cc"] = ["cp1"]
     em.issue_times[claims["uti"]] = now
-    return sign(em, claims), lifetime
+    return sign(em, claims, nonce=resource.is_graph), lifetime
 
 
 class TokenInvalid(Exception):
@@ -127,6 +160,8 @@ def decode(em, token: str, audiences, *, leeway: int = 0) -> dict:
     key = em.keys.get(header.get("kid"))
     if key is None or header.get("alg") != "RS256":
         raise TokenInvalid("signature", "the signing key is not one of the emulator's")
+    if "nonce" in header:             # a Graph token: the emulator, as its issuer, knows the scheme
+        token = _as_signed(token, header)
     try:
         claims = jwt.decode(token, key.public_key, algorithms=["RS256"], audience=list(audiences),
                             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})

@@ -17,6 +17,23 @@ def _first(multi: dict[str, list[str]]) -> dict[str, str]:
     return {k: v[0] for k, v in multi.items()}
 
 
+def load_json(data: str | bytes):
+    """Parse JSON from a client; anything unparseable raises ValueError, including nesting too
+    deep for the parser (which raises RecursionError) and bytes that are not UTF-8."""
+    try:
+        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def _content_length(raw: str | None) -> int | None:
+    """Content-Length as HTTP defines it (digits only); None when it is not one."""
+    raw = (raw or "0").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        return None
+    return int(raw)
+
+
 class Request:
     """What the emulator reads of one HTTP request."""
 
@@ -34,7 +51,10 @@ class Request:
         self.segments = [s for s in raw_path.split("/") if s]
         self.path = "/" + "/".join(self.segments)
         self.query_string = environ.get("QUERY_STRING", "")
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        length = _content_length(environ.get("CONTENT_LENGTH"))
+        # A Content-Length that is not a number (or is negative) is answered 400 without reading
+        # the body: read(-1) would wait for the client to close the connection.
+        self.bad_content_length = length is None
         self.body = environ["wsgi.input"].read(length) if length else b""
         self.timeout = environ.get("graph_auth.emulator.timeout")
 
@@ -67,7 +87,7 @@ class Request:
 
     def json(self):
         """Return the parsed JSON body, or raise ValueError."""
-        return json.loads(self.body.decode("utf-8") or "null")
+        return load_json(self.body or b"null")
 
     @cached_property
     def cookies(self) -> dict[str, str]:

@@ -7,6 +7,7 @@ from .conftest import ADELE, REDIRECT_URI
 
 PASSWORD = "Passw0rd!"
 ALEX = "alex@contoso.onmicrosoft.com"
+AUTH_TIME_CLAIMS = '{"id_token":{"auth_time":{"essential":true}}}'    # ask for the optional claim
 
 
 def test_full_interactive_journey_then_msal_redeems(browser, web_app, entra_emulator):
@@ -101,7 +102,8 @@ def test_prompt_none_with_two_sessions_needs_interaction(browser, web_app):
 
 def test_prompt_login_asks_for_the_password_again(browser, web_app, entra_emulator):
     _, first = interactive_sign_in(browser, web_app)
-    flow = web_app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI, prompt="login")
+    flow = web_app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT_URI, prompt="login",
+                                           claims_challenge=AUTH_TIME_CLAIMS)
     page = browser.get(flow["auth_uri"])
     assert page.status_code == 200
     assert [f.action_value() for f in forms(page.text)] == ["signin", "cancel"]   # no picker

@@ -27,8 +27,10 @@ def _polls(em):
 def test_initiate(entra_emulator, cli_app):
     flow = cli_app.initiate_device_flow(["User.Read"])
     assert flow["user_code"] and flow["device_code"]
-    assert flow["verification_uri"].endswith("/devicelogin")
-    assert flow["user_code"] in flow["message"] and flow["verification_uri"] in flow["message"]
+    assert flow["verification_uri"] == "https://microsoft.com/devicelogin"           # as Entra's
+    assert flow["message"] == (f"To sign in, use a web browser to open the page "
+                               f"https://microsoft.com/devicelogin and enter the code {flow['user_code']} "
+                               "to authenticate.")
     assert flow["interval"] == 5 and flow["expires_in"] == 900
     assert abs(flow["expires_at"] - (time.time() + 900)) < 5
     (sent,) = entra_emulator.requests("devicecode")

@@ -4,7 +4,8 @@ import pytest
 from .browsing import LOGIN, browser, error_text, form_for, forms, text
 from .conftest import ADELE
 
-DEVICELOGIN = f"{LOGIN}/devicelogin"
+DEVICELOGIN = f"{LOGIN}/devicelogin"                 # the emulator's page (its browser URL)
+VERIFICATION_URI = "https://microsoft.com/devicelogin"  # what Entra tells the user to open
 
 
 @pytest.fixture
@@ -34,8 +35,8 @@ def _dashed_lower(code: str) -> str:
 
 @pytest.mark.parametrize("typed", [str, _dashed_lower, lambda c: f"  {c.lower()} "])
 def test_enter_code_sign_in_consent_then_msal_gets_tokens(browser, cli_app, device_flow, typed):
-    assert device_flow["verification_uri"] == DEVICELOGIN
-    assert DEVICELOGIN in device_flow["message"] and device_flow["user_code"] in device_flow["message"]
+    assert device_flow["verification_uri"] == VERIFICATION_URI
+    assert VERIFICATION_URI in device_flow["message"] and device_flow["user_code"] in device_flow["message"]
     assert _poll_once(cli_app, device_flow)["error"] == "authorization_pending"
 
     page = _enter(browser, typed(device_flow["user_code"]))

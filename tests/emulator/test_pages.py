@@ -149,7 +149,7 @@ def test_public_client_with_a_bare_loopback_registration(browser, make_app):
     ({"response_type": None}, "unsupported_response_type", "AADSTS900144"),
     ({"prompt": "never"}, "invalid_request", "AADSTS90023"),
     ({"scope": None}, "invalid_request", "AADSTS900144"),
-    ({"claims": "{not json"}, "invalid_request", "AADSTS90015"),
+    ({"claims": "{not json"}, "invalid_request", "AADSTS50117"),
     ({"code_challenge": "abc", "code_challenge_method": "S512"}, "invalid_request", "AADSTS900144"),
 ])
 def test_bad_parameters_are_error_redirects(browser, change, error, code):

@@ -77,7 +77,7 @@ def _order(items: list[dict]) -> list[dict]:
 def run(em, ctx, request) -> Result:
     try:
         payload = request.json()
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         raise bad_request("Unable to read JSON request payload. Please ensure Content-Type header "
                           "is set and payload is of valid JSON format.") from None
     items = _order(_validate(payload))

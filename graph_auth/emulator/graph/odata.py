@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from ..errors import GraphError
+from ..wsgi_io import load_json
 
 GRAPH_ROOT = "https://graph.microsoft.com"
 JSON_TYPE = ("application/json;odata.metadata=minimal;odata.streaming=true;"
@@ -60,18 +61,26 @@ def select(obj: dict, query: dict, allowed, type_name: str,
     return {k: v for k, v in obj.items() if k in names or k in keep}, names
 
 
-def _whole_number(raw: str) -> bool:
-    return raw.isascii() and raw.isdigit()          # "²".isdigit() is True, int("²") fails
+_INT32_MAX = 2 ** 31 - 1                # $top and $skip are Edm.Int32 in Graph's model
+
+
+def _whole_number(raw: str) -> int | None:
+    """``raw`` as a whole number that fits Graph's Int32, else None."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:   # "²".isdigit() is True
+        return None
+    value = int(raw)
+    return value if value <= _INT32_MAX else None
 
 
 def top(query: dict, default: int, maximum: int) -> int:
     raw = query.get("$top")
     if raw is None:
         return default
-    if not _whole_number(raw) or not 1 <= int(raw) <= maximum:
+    value = _whole_number(raw)
+    if value is None or not 1 <= value <= maximum:
         raise bad_request(f"Invalid page size specified: '{raw}'. Must be between 1 and {maximum} "
                           "inclusive.", "Request_UnsupportedQuery")
-    return int(raw)
+    return value
 
 
 def count_requested(query: dict) -> bool:
@@ -107,7 +116,7 @@ def encode_skiptoken(offset: int, collection: str = "") -> str:
 
 def decode_skiptoken(token: str, collection: str = "") -> int:
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        data = load_json(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         offset = data["o"]
         if (type(offset) is int and offset >= 0 and isinstance(data.get("m"), str)
                 and hmac.compare_digest(data["m"], _mac(collection, offset))):
@@ -123,9 +132,9 @@ def page(items: list, query: dict, path: str, *, default: int, maximum: int, con
     size = top(query, default, maximum)
     if skip_style:
         raw = query.get("$skip", "0")
-        if not _whole_number(raw):
+        offset = _whole_number(raw)
+        if offset is None:
             raise bad_request(f"Invalid $skip value '{raw}'.", "ErrorInvalidUrlQuery")
-        offset = int(raw)
     else:
         if "$skip" in query:
             raise bad_request("'$skip' is not supported by the service.", "Request_BadRequest")

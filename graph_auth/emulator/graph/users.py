@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from importlib import resources
 
 from .. import tokens
 from ..directory import User
 from ..errors import GraphError
+from ..wsgi_io import load_json
 from .odata import GRAPH_ROOT, Result, bad_request, metadata, page, require_eventual_count, root, select
 
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
@@ -18,6 +18,9 @@ READ_SELF = {"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All
              "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All",
              "Directory.AccessAsUser.All"}
 READ_OTHERS = READ_SELF - {"User.Read", "User.ReadWrite"}
+READ_OTHERS_FULL = READ_OTHERS - {"User.ReadBasic.All"}
+# What User.ReadBasic.All reads of other users (the photo has its own endpoints); the rest is absent.
+BASIC_PROFILE = ("displayName", "givenName", "surname", "mail", "userPrincipalName", "id")
 READ_OTHERS_APP = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 GROUPS_OTHERS = READ_OTHERS | {"GroupMember.Read.All", "Group.Read.All"}
 GROUPS_APP = READ_OTHERS_APP | {"GroupMember.Read.All", "Group.Read.All"}
@@ -91,12 +94,21 @@ def _is_self(ctx, user: User) -> bool:
     return ctx.user is not None and ctx.user.id == user.id
 
 
-def get_user(em, ctx, user: User, *, query, path, **_) -> Result:
-    require(ctx, READ_SELF if _is_self(ctx, user) else READ_OTHERS, READ_OTHERS_APP)
+def _readable(ctx, user: User, query) -> tuple[dict, list[str] | None]:
+    """Return (the user as the caller may read it, the $select names). With User.ReadBasic.All
+    alone, another user's properties outside the basic profile are absent, selected or not."""
     extra = () if user.personal else USER_EXTRA
     obj, names = select(_full_json(user), query, USER_DEFAULT + extra, "user")
     if names is None:
         obj = user_json(user)
+    if not (ctx.app_only or _is_self(ctx, user) or ctx.scopes & READ_OTHERS_FULL):
+        obj = {k: v for k, v in obj.items() if k in BASIC_PROFILE}
+    return obj, names
+
+
+def get_user(em, ctx, user: User, *, query, path, **_) -> Result:
+    require(ctx, READ_SELF if _is_self(ctx, user) else READ_OTHERS, READ_OTHERS_APP)
+    obj, names = _readable(ctx, user, query)
     context = f"users({','.join(names)})/$entity" if names else "users/$entity"
     return Result(200, {"@odata.context": metadata(path, context), **obj})
 
@@ -110,10 +122,7 @@ def list_users(em, ctx, query, path, headers=None) -> Result:
                           "Request_UnsupportedQuery")
     require_eventual_count(query, headers)
     people = sorted(em.directory.users_in(ctx.tenant_id), key=lambda u: u.user_principal_name)
-    items = []
-    for u in people:
-        obj, names = select(_full_json(u), query, USER_DEFAULT + USER_EXTRA, "user")
-        items.append(obj if names else user_json(u))
+    items = [_readable(ctx, u, query)[0] for u in people]
     return page(items, query, path, default=100, maximum=999, context="users")
 
 
@@ -217,8 +226,7 @@ def _json_body(body):
     if body is None or isinstance(body, (dict, list, bool, int, float)):
         return body
     try:
-        text = body if isinstance(body, str) else body.decode("utf-8")
-        return json.loads(text or "null")
-    except (ValueError, UnicodeDecodeError):
+        return load_json(body or "null")
+    except ValueError:
         raise bad_request("Unable to read JSON request payload. Please ensure Content-Type header "
                           "is set and payload is of valid JSON format.", "BadRequest") from None

@@ -10,6 +10,7 @@ from ..records import AuthCode
 from ..scopes import parse_scopes
 from ..wsgi_io import Response, add_query
 from . import interaction, issue, pages, principals, tenants
+from .claims_request import id_token_auth_time, parse_claims, parse_max_age, wants_cp1
 
 RESPONSE_MODES = ("query", "fragment", "form_post")
 PROMPTS = ("", "none", "login", "consent", "select_account", "create")
@@ -105,7 +106,7 @@ def begin(em, tenant_key: str, params: dict):
                "The request body must contain the following parameter: 'scope'.")
     try:
         pending.scope_request = parse_scopes(em.directory, params["scope"], segment)
-        pending.claims = issue.parse_claims(params.get("claims"))
+        pending.claims = parse_claims(params.get("claims"))
     except OAuthError as exc:
         raise RedirectError(pending, exc) from None
     pending.id, pending.created = secrets.token_urlsafe(24), em.clock.now()
@@ -157,19 +158,22 @@ def result_params(em, pending) -> dict:
             code_challenge=params.get("code_challenge"),
             code_challenge_method=params.get("code_challenge_method"), claims=pending.claims,
             auth_time=pending.auth_time, sid=pending.sid,
-            expires_at=em.clock.now() + em.settings.code_lifetime, spa=pending.spa)
+            expires_at=em.clock.now() + em.settings.code_lifetime, spa=pending.spa,
+            max_age=parse_max_age(params.get("max_age")))
         result["code"] = code
     if "token" in types:
         granted, scope = issue.echo_scope(em, user, pending.app, pending.scope_request)
         token, expires_in = tokens.access_token(
             em, client=pending.app, resource=pending.scope_request.resource,
             tenant_id=user.tenant_id, user=user, scopes=granted, client_auth="0",
-            cp1=issue.wants_cp1(pending.claims), prefixed=pending.scope_request.prefixed)
+            cp1=wants_cp1(pending.claims), prefixed=pending.scope_request.prefixed)
         result.update(access_token=token, token_type="Bearer", expires_in=str(expires_in), scope=scope)
     if "id_token" in types:
+        auth_time = id_token_auth_time(pending.app, pending.claims, pending.auth_time,
+                                       max_age=parse_max_age(params.get("max_age")) is not None)
         result["id_token"] = tokens.id_token(em, user, pending.app, oidc=pending.scope_request.oidc,
                                              nonce=params.get("nonce"), sid=pending.sid,
-                                             auth_time=pending.auth_time)
+                                             auth_time=auth_time)
     if params.get("client_info") == "1":
         result["client_info"] = account_claims.client_info(em, user)
     return result

@@ -9,8 +9,12 @@ from ..records import DeviceGrant
 from ..scopes import parse_scopes
 from ..wsgi_io import Response
 from . import interaction, issue, pages, principals, tenants
+from .claims_request import parse_claims
 
 _ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"
+# What Entra tells the user to open. Offline, the emulator's own page stands in for it (its
+# browser URL + /devicelogin); graph_auth_device_login prints where that is.
+VERIFICATION_URI = "https://microsoft.com/devicelogin"
 
 
 def devicecode(em, request) -> Response:
@@ -30,19 +34,18 @@ def devicecode(em, request) -> Response:
         raise OAuthError("invalid_request", 900144,
                          "The request body must contain the following parameter: 'scope'.")
     parse_scopes(em.directory, form["scope"], segment)          # reject bad scopes now
-    claims = issue.parse_claims(form.get("claims"))
+    claims = parse_claims(form.get("claims"))
     user_code = "".join(secrets.choice(_ALPHABET) for _ in range(9))
     device_code = "DAQABAAEAAA" + secrets.token_urlsafe(48)
     lifetime, interval = em.settings.device_code_lifetime, em.settings.device_code_interval
     em.device_codes[device_code] = DeviceGrant(
         device_code=device_code, user_code=user_code, client_id=app.client_id, tenant_key=segment,
         scope=form["scope"], claims=claims, expires_at=em.clock.now() + lifetime, interval=interval)
-    uri = em.browser_url("/devicelogin")
     return Response.json({
-        "user_code": user_code, "device_code": device_code, "verification_uri": uri,
+        "user_code": user_code, "device_code": device_code, "verification_uri": VERIFICATION_URI,
         "expires_in": lifetime, "interval": interval,
-        "message": f"To sign in, use a web browser to open the page {uri} and enter the code "
-                   f"{user_code} to authenticate."})
+        "message": f"To sign in, use a web browser to open the page {VERIFICATION_URI} and enter the "
+                   f"code {user_code} to authenticate."})
 
 
 def _find(em, user_code: str) -> tuple[DeviceGrant | None, str]:

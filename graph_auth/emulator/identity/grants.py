@@ -11,6 +11,7 @@ from ..directory import User
 from ..errors import OAuthError
 from ..scopes import parse_scopes
 from . import issue, principals
+from .claims_request import parse_claims
 
 # What Entra sends with a conditional-access failure: a claims challenge naming the policy (a JSON
 # string) that the app passes to the next interactive request (msal's claims_challenge).
@@ -99,10 +100,11 @@ def authorization_code(em, request, form, *, app, segment, tenant, client_auth):
     user, _ = active_principal(em, code.user_id)
     scope_request = parse_scopes(em.directory, form.get("scope") or code.scope, segment)
     issue.require_consent(em, user, app, scope_request)
-    claims = issue.parse_claims(form.get("claims")) or code.claims
+    claims = parse_claims(form.get("claims")) or code.claims
     return issue.user_token_response(
         em, app=app, user=user, request=scope_request, sid=code.sid, auth_time=code.auth_time,
-        nonce=code.nonce, claims=claims, client_auth=client_auth, spa=code.spa)
+        nonce=code.nonce, claims=claims, client_auth=client_auth, spa=code.spa,
+        max_age=code.max_age is not None)
 
 
 def refresh_token(em, request, form, *, app, segment, tenant, client_auth):
@@ -145,7 +147,7 @@ def refresh_token(em, request, form, *, app, segment, tenant, client_auth):
         raise OAuthError("invalid_grant", 50020, "The refresh token belongs to another tenant.")
     scope_request = _scopes(em, form, segment)
     issue.require_consent(em, user, app, scope_request)
-    claims = issue.parse_claims(form.get("claims"))
+    claims = parse_claims(form.get("claims"))
     grant.rotated_out = True
     sso = em.sso_sessions.get(grant.sid)
     body = issue.user_token_response(
@@ -219,7 +221,7 @@ def password(em, request, form, *, app, segment, tenant, client_auth):
     sid = _new_session(em, person)
     return issue.user_token_response(
         em, app=app, user=user, request=scope_request, sid=sid, auth_time=em.clock.now(),
-        claims=issue.parse_claims(form.get("claims")), client_auth=client_auth)
+        claims=parse_claims(form.get("claims")), client_auth=client_auth)
 
 
 def device_code(em, request, form, *, app, segment, tenant, client_auth):
@@ -281,7 +283,7 @@ def on_behalf_of(em, request, form, *, app, segment, tenant, client_auth):
     sid = _new_session(em, home)
     return issue.user_token_response(
         em, app=app, user=user, request=scope_request, sid=sid, auth_time=claims.get("iat", 0),
-        claims=issue.parse_claims(form.get("claims")), client_auth=client_auth)
+        claims=parse_claims(form.get("claims")), client_auth=client_auth)
 
 
 def _assertion_error(exc, app) -> OAuthError:

@@ -13,6 +13,7 @@ from ..errors import OAuthError
 from ..records import SsoSession
 from ..scopes import GRAPH_DELEGATED, ScopeRequest
 from . import issue, pages, principals
+from .claims_request import parse_max_age
 
 PENDING_LIFETIME = 3600
 OIDC_TEXT = {"openid": "Sign you in", "profile": "View your basic profile",
@@ -90,7 +91,7 @@ def eligible_sessions(em, request, pending: Pending):
     A login_hint (the ID token's opaque claim, or a UPN/email) keeps only that person's session."""
     hint = pending.params.get("login_hint")
     hinted = hinted_person(em, hint)
-    max_age = pending.params.get("max_age")
+    max_age = parse_max_age(pending.params.get("max_age"))
     nbf = _claims_nbf(pending.claims)
     result = []
     for session, person in live_sessions(em, request):
@@ -99,8 +100,7 @@ def eligible_sessions(em, request, pending: Pending):
         principal, refusal = resolve(em, pending, person)
         if refusal:
             continue
-        if max_age and max_age.isdigit() and (
-                int(max_age) == 0 or em.clock.now() - session.auth_time > int(max_age)):
+        if max_age is not None and (max_age == 0 or em.clock.now() - session.auth_time > max_age):
             continue
         if nbf and session.auth_time < nbf:
             continue

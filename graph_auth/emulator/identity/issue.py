@@ -1,7 +1,6 @@
 """Consent book-keeping and the token responses every user grant shares."""
 from __future__ import annotations
 
-import json
 import secrets
 
 from .. import account_claims, tokens
@@ -10,28 +9,7 @@ from ..errors import OAuthError
 from ..keys import b64url
 from ..records import RefreshGrant
 from ..scopes import GRAPH, Resource, ScopeRequest, resource_for
-
-
-def parse_claims(raw: str | None) -> dict:
-    """Parse a ``claims`` request parameter (a JSON object); bad JSON is an invalid_request."""
-    if not raw:
-        return {}
-    try:
-        claims = json.loads(raw)
-    except ValueError:
-        claims = None
-    if not isinstance(claims, dict):
-        raise OAuthError("invalid_request", 90015, "The 'claims' parameter is not valid JSON.")
-    return claims
-
-
-def wants_cp1(claims: dict) -> bool:
-    """Whether the claims request declares the client capability "cp1" (CAE). Any other shape of
-    the (client-controlled) JSON is ignored, as Entra ignores claims it does not understand."""
-    access = claims.get("access_token") if isinstance(claims, dict) else None
-    xms_cc = access.get("xms_cc") if isinstance(access, dict) else None
-    values = xms_cc.get("values") if isinstance(xms_cc, dict) else None
-    return isinstance(values, list) and "cp1" in values
+from .claims_request import id_token_auth_time, wants_cp1
 
 
 def static_permissions(em, app: AppRegistration, resource: Resource) -> set[str]:
@@ -126,8 +104,8 @@ def new_refresh_token(em, *, app: AppRegistration, user: User, request: ScopeReq
 
 def user_token_response(em, *, app: AppRegistration, user: User, request: ScopeRequest, sid: str,
                         auth_time: float, nonce: str | None = None, claims: dict | None = None,
-                        client_auth: str = "1", family: str | None = None,
-                        spa: bool = False, refresh_expires_at: float | None = None) -> dict:
+                        client_auth: str = "1", family: str | None = None, spa: bool = False,
+                        refresh_expires_at: float | None = None, max_age: bool = False) -> dict:
     """Return the token response of a user grant: access token, ID token, refresh token, client_info."""
     claims = claims or {}
     granted, scope = echo_scope(em, user, app, request)
@@ -148,7 +126,8 @@ def user_token_response(em, *, app: AppRegistration, user: User, request: ScopeR
             body["refresh_token_expires_in"] = int(
                 em.refresh_tokens[body["refresh_token"]].expires_at - em.clock.now())
     if "openid" in request.oidc:
-        body["id_token"] = tokens.id_token(em, user, app, oidc=request.oidc, nonce=nonce, sid=sid,
-                                           auth_time=auth_time)
+        body["id_token"] = tokens.id_token(
+            em, user, app, oidc=request.oidc, nonce=nonce, sid=sid,
+            auth_time=id_token_auth_time(app, claims, auth_time, max_age=max_age))
     body["client_info"] = account_claims.client_info(em, user)
     return body

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import math
 
 import jwt
 
@@ -9,6 +10,7 @@ from ..errors import OAuthError
 from ..keys import b64url, certificate_thumbprints, load_certificate
 from ..wsgi_io import Response
 from . import grants, principals, tenants
+from .claims_request import parse_claims
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -41,6 +43,7 @@ def handle(em, request) -> Response:
     if grant is None:
         raise OAuthError("unsupported_grant_type", 70003,
                          f"The app requested an unsupported grant type '{grant_type}'.")
+    parse_claims(form.get("claims"))         # a malformed claims request fails every grant, first
     app, client_auth = authenticate_client(em, request, segment, tenant,
                                            confidential_only=grant_type in CONFIDENTIAL_ONLY,
                                            public_flow=grant_type in PUBLIC_CLIENT_FLOWS)
@@ -111,9 +114,24 @@ def _assertion_thumbprint(header: dict) -> tuple[str, bytes] | None:
             der = base64.b64decode(header["x5c"][0])
             from cryptography import x509
             return "sha256", certificate_thumbprints(x509.load_der_x509_certificate(der))[1]
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, LookupError):     # LookupError: x5c an object, not an array
         raise _malformed() from None
     return None
+
+
+def _numeric_date(claims: dict, name: str) -> float:
+    """Return a JWT time claim in epoch seconds (0 when absent), or raise: it must be a finite
+    number (a numeric string is tolerated); NaN, infinities and booleans make the JWT malformed."""
+    value = claims.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _malformed()
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):         # OverflowError: an int beyond a float's range
+        raise _malformed() from None
+    if not math.isfinite(number):
+        raise _malformed()
+    return number
 
 
 def _unb64url(value: str) -> bytes:
@@ -166,11 +184,7 @@ def check_assertion(em, request, app, segment: str) -> None:
     if claims.get("iss") != app.client_id or claims.get("sub") != app.client_id:
         raise OAuthError("invalid_client", 700021,
                          "Client assertion application identifier doesn't match 'client_id' parameter.")
-    try:
-        exp = float(claims.get("exp", 0))
-        nbf = float(claims.get("nbf", 0))
-    except (TypeError, ValueError, OverflowError):
-        raise _malformed() from None
+    exp, nbf, _ = (_numeric_date(claims, name) for name in ("exp", "nbf", "iat"))
     now = em.clock.now()
     if exp <= now or nbf > now + 300:          # Entra allows five minutes of clock skew
         raise OAuthError("invalid_client", 700024, "Client assertion is not within its valid time range.")

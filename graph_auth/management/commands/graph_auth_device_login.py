@@ -32,7 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--scopes", nargs="+", help="delegated permissions (default: GRAPH_AUTH SCOPES)")
         parser.add_argument("--user", help="refuse unless the identity maps to this Django username")
         parser.add_argument("--site-url", default="http://127.0.0.1:8000",
-                            help="origin to complete a relative sign-in URL with (the emulator's pages)")
+                            help="origin to complete the emulator's device page URL with, when it is "
+                                 "a path of this site")
 
     def handle(self, *args, scopes=None, user=None, site_url=None, **options):
         scopes = scopes or list(app_settings.SCOPES)
@@ -40,10 +41,11 @@ class Command(BaseCommand):
             flow = msal_client.start_device_flow(scopes)
         except GraphAuthError as exc:
             raise CommandError(f"Could not start the sign-in: {exc}") from exc
-        uri = flow.get("verification_uri", "")
-        if uri.startswith("/"):                     # the emulator's page in this Django site
-            flow["message"] = flow["message"].replace(uri, urljoin(site_url, uri))
         self.stdout.write(flow["message"])
+        if app_settings.emulator_enabled:           # microsoft.com can't be reached offline
+            from graph_auth.emulator.mount import device_login_url
+            self.stdout.write(f"Emulator mode: enter the code at {urljoin(site_url, device_login_url())} "
+                              f"instead of {flow.get('verification_uri')}.")
         self.stdout.flush()
         cache = msal_client.new_cache()
         result = self.wait(flow, cache)
