@@ -34,6 +34,7 @@ from .exceptions import (
     InvalidIdToken,
 )
 from .graph import GraphClient
+from .log import clean
 from .token_store import AppTokenStore
 
 logger = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def api_view(view=None, *, scopes=None, roles=None):
                 return JsonResponse({"error": "graph_error", "status": exc.status_code, "code": exc.code,
                                      "request_id": exc.request_id}, status=502)
             except GraphAuthError as exc:
-                logger.warning("downstream call failed: %s", exc)
+                logger.warning("downstream call failed: %s", clean(exc))
                 return JsonResponse({"error": "downstream_error"}, status=502)
         return wrapper
 

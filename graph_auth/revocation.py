@@ -12,6 +12,7 @@ from django.conf import settings
 
 from .app_tokens import app_graph
 from .exceptions import GraphAuthError
+from .log import clean
 from .models import MicrosoftAccount, UserSession
 from .token_store import TokenStore
 
@@ -72,7 +73,7 @@ def revoke_at_entra(user) -> bool:
             app_graph(tenant=account.tenant_id).post(f"/users/{account.object_id}/revokeSignInSessions")
             revoked = True
         except GraphAuthError as exc:
-            logger.warning("revokeSignInSessions failed for %s: %s", account, exc)
+            logger.warning("revokeSignInSessions failed for %s: %s", clean(account), clean(exc))
     return revoked
 
 

@@ -8,6 +8,7 @@ from . import id_tokens, msal_client
 from . import session as keys
 from .app_settings import app_settings
 from .exceptions import IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
+from .log import clean
 from .models import MicrosoftAccount
 from .signals import graph_refresh_failed, graph_tokens_refreshed
 from .token_store import TokenStore
@@ -106,7 +107,7 @@ class UserTokens:
                 exc.claims = claims_challenge
             reason = classify(exc)
             logger.info("token refresh for user %s needs interaction: %s (AADSTS%s)",
-                        user.pk, reason, exc.aadsts)
+                        user.pk, reason, clean(exc.aadsts, 20))
             graph_refresh_failed.send(sender=None, user=user, error=exc.error, code=exc.aadsts,
                                       reason=reason)
             raise

@@ -20,6 +20,7 @@ from ..app_settings import app_settings
 from ..backends import GraphAuthBackend
 from ..exceptions import AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken, TokenError
 from ..graph import GraphClient
+from ..log import clean
 from ..middleware import REAUTH_KEY
 from ..user_tokens import store_sign_in
 
@@ -57,9 +58,10 @@ def redirect_uri(request) -> str:
 
 
 def login_failed(request, reason: str, detail: str = "", next_url: str | None = None):
-    """Render the failure page (never a 500, never a token) and log why."""
+    """Render the failure page (never a 500, never a token) and log why (one line, cut short:
+    ``detail`` may carry what the callback's caller sent)."""
     status, title, message = FAILURES[reason]
-    logger.warning("sign-in failed (%s): %s", reason, detail or message)
+    logger.warning("sign-in failed (%s): %s", reason, clean(detail or message, 400))
     retry = reverse("graph_auth:login")
     if next_url:
         retry += "?" + urlencode({"next": next_url})
@@ -106,7 +108,7 @@ class CallbackView(View):
         next_url = entry["next"]
         if "error" in params:
             reason = "declined" if params["error"] == "access_denied" else "identity_error"
-            return login_failed(request, reason, f"{params['error']}: "
+            return login_failed(request, reason, f"{params['error'][:100]}: "    # login_failed escapes
                                 f"{params.get('error_description', '')[:200]}", next_url)
         cache = msal_client.new_cache()
         try:
