@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from .app_settings import app_settings
 from .exceptions import GraphAuthConfigError
@@ -44,10 +45,12 @@ def _fernet(keys: tuple[bytes, ...]) -> MultiFernet:
             "one with graph_auth.crypto.generate_key().") from exc
 
 
+@sensitive_variables()
 def encrypt(plaintext: str) -> str:
     return _fernet(_keys()).encrypt(plaintext.encode()).decode("ascii")
 
 
+@sensitive_variables()
 def decrypt(token: str) -> str | None:
     """Return the plaintext, or None when no current key opens it (the cache is then lost)."""
     if not token:

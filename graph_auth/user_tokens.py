@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import id_tokens, msal_client
 from . import session as keys
 from .app_settings import app_settings
@@ -60,6 +62,7 @@ class UserTokens:
                                        "error_description": "The user did not sign in with Microsoft."})
         return account_id
 
+    @sensitive_variables()
     def get_token(self, scopes=None, *, claims_challenge: str | None = None,
                   force_refresh: bool = False) -> str:
         """Return an access token for ``scopes`` (default: GRAPH_AUTH['SCOPES'])."""
@@ -72,6 +75,7 @@ class UserTokens:
                 return hit[0]
         return self.refresh(scopes, claims_challenge=claims_challenge, force_refresh=force_refresh)
 
+    @sensitive_variables()
     def refresh(self, scopes=None, *, claims_challenge: str | None = None,
                 force_refresh: bool = False) -> str:
         """Refresh under the user's row lock; a request that waited for the lock finds the token
@@ -117,6 +121,7 @@ class UserTokens:
             graph_tokens_refreshed.send(sender=None, user=user)
         return token
 
+    @sensitive_variables()
     def _check_same_identity(self, result: dict, account_id: str) -> None:
         """A refresh must answer for the signed-in account: its ``client_info`` names the same home
         account, and a refreshed ID token names a (tid, oid) linked to this user with that home
@@ -142,6 +147,7 @@ class UserTokens:
                                    "error_description": "The refreshed tokens are for another user."})
 
 
+@sensitive_variables()
 def store_sign_in(user, claims: dict, cache) -> str:
     """Keep the tokens of a completed sign-in for ``user`` and record msal's key for them on the
     (tid, oid) link; return that key (the home account id, taken from the cache, never rebuilt

@@ -7,18 +7,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
-from graph_auth import crypto
 from graph_auth.app_tokens import AppTokens, app_graph
-from graph_auth.emulator.default_directory import CONTOSO_ID, WEB_APP_ID, WEB_APP_SECRET
+from graph_auth.emulator.default_directory import CONTOSO_ID, WEB_APP_ID
 from graph_auth.log import clean, redact
-from graph_auth.models import AppTokenCache, TokenCache
 from graph_auth.user_tokens import UserTokens
+from tests.secret_support import known_secrets, leaked
 from tests.test_api import spa_token
 
 pytestmark = pytest.mark.django_db
 ADELE = "adele@contoso.onmicrosoft.com"
 FORGED = "\n2026-12-01 12:00:00 CRITICAL django.security admin password reset for root\r\n"
-SECRET_FORM_FIELDS = ("code", "code_verifier", "client_secret", "client_assertion", "assertion", "refresh_token")
 
 
 # -- clean() ---------------------------------------------------------------------------------------
@@ -55,26 +53,6 @@ def test_a_huge_error_with_a_forged_log_line_is_one_short_escaped_record(client,
 
 
 # -- item 8: msal's own DEBUG logging -------------------------------------------------------------
-def _cache_secrets(data: str) -> set[str]:
-    cache = json.loads(crypto.decrypt(data) or "{}")
-    return {entry["secret"] for section in cache.values() if isinstance(section, dict)
-            for entry in section.values() if isinstance(entry, dict) and entry.get("secret")}
-
-
-def _secrets(emulator) -> set[str]:
-    """Every secret that went over the wire or into a token cache so far."""
-    found = {WEB_APP_SECRET}
-    for request in emulator.requests("token"):
-        found |= {request.form[k] for k in SECRET_FORM_FIELDS if request.form.get(k)}
-    for request in emulator.requests("graph"):
-        auth = {k.lower(): v for k, v in request.headers.items()}.get("authorization", "")
-        found.add(auth.removeprefix("Bearer "))
-    for model in (TokenCache, AppTokenCache):
-        for data in model.objects.values_list("data", flat=True):
-            found |= _cache_secrets(data)
-    return {s for s in found if s}
-
-
 def _record_texts(records) -> list[str]:
     texts = []
     for record in records:
@@ -89,18 +67,18 @@ def test_msal_debug_logging_carries_no_code_verifier_assertion_or_token(
     caplog.set_level(logging.DEBUG, logger="msal")
     secrets = set()
     assert entra_sign_in(client, ADELE).status_code == 302                      # code + PKCE
-    secrets |= _secrets(entra_emulator)
+    secrets |= known_secrets(entra_emulator)
     UserTokens.for_user(get_user_model().objects.get()).get_token(force_refresh=True)   # refresh
-    secrets |= _secrets(entra_emulator)
+    secrets |= known_secrets(entra_emulator)
     bearer = spa_token(entra_emulator, entra_session)
     assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {bearer}").status_code == 200   # OBO
-    secrets |= _secrets(entra_emulator)
+    secrets |= known_secrets(entra_emulator)
     app_graph(tenant=CONTOSO_ID).get("/users")                                  # client secret
     entra_directory.apps[WEB_APP_ID].certificates.append(entra_certificate.certificate_pem)
     with override_settings(GRAPH_AUTH={"EMULATOR": True, "TENANT_ID": CONTOSO_ID,
                                        "CLIENT_CERTIFICATE": entra_certificate.msal_credential()}):
         AppTokens().get_token(force_refresh=True)                               # certificate
-    secrets |= _secrets(entra_emulator) | {bearer}
+    secrets |= known_secrets(entra_emulator) | {bearer}
     grants = {r.grant_type for r in entra_emulator.requests("token")}
     assert grants >= {"authorization_code", "refresh_token", "client_credentials",
                       "urn:ietf:params:oauth:grant-type:jwt-bearer"}
@@ -109,8 +87,7 @@ def test_msal_debug_logging_carries_no_code_verifier_assertion_or_token(
 
     msal_records = [r for r in caplog.records if r.name.startswith("msal")]
     texts = _record_texts(msal_records)
-    leaks = {s[:12] for s in secrets for t in [*texts, caplog.text] if s in t}
-    assert not leaks
+    assert not leaked(secrets, [*texts, caplog.text])
     assert any('"code": "********"' in t for t in texts)       # the records are there, redacted
 
 

@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import id_tokens, msal_client, revocation
 from .. import session as keys
@@ -74,6 +75,7 @@ def login_failed(request, reason: str, detail: str = "", next_url: str | None = 
 class LoginView(View):
     """Start "Sign in with Microsoft": keep the msal flow in the session, go to the authorize page."""
 
+    @sensitive_variables("flow")            # its PKCE code_verifier
     def get(self, request):
         next_url = safe_next(request, request.GET.get("next"))
         reauth = request.session.pop(REAUTH_KEY, None) or {}
@@ -91,7 +93,8 @@ class LoginView(View):
         return HttpResponseRedirect(flow["auth_uri"])
 
 
-@method_decorator([csrf_exempt, never_cache], name="dispatch")   # form_post comes from Entra
+# form_post comes from Entra (no CSRF token); its fields (the code) stay out of error reports
+@method_decorator([csrf_exempt, never_cache, sensitive_post_parameters()], name="dispatch")
 class CallbackView(View):
     """Finish the sign-in: redeem the code, validate the ID token, log the user in."""
 
@@ -101,6 +104,7 @@ class CallbackView(View):
     def post(self, request):
         return self.finish(request, request.POST.dict())
 
+    @sensitive_variables()                  # the code, then the tokens
     def finish(self, request, params: dict):
         entry = keys.pop_flow(request.session, params.get("state"))
         if entry is None:
