@@ -199,6 +199,14 @@ def account_ids(cache) -> list[str]:
     return [a["home_account_id"] for a in cache.search(msal.TokenCache.CredentialType.ACCOUNT)]
 
 
+@sensitive_variables()
+def refresh_token_times(cache) -> list[int]:
+    """When each refresh token in ``cache`` was issued or last replaced (epoch seconds): msal
+    records no expiry for refresh tokens, only this ``last_modification_time``."""
+    return [int(entry.get("last_modification_time") or 0)
+            for entry in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN)]
+
+
 def sole_account(cache) -> str:
     """Return the home account id of the one account a fresh cache holds after a sign-in."""
     ids = set(account_ids(cache))
