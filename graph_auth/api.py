@@ -27,6 +27,7 @@ import jwt
 from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 
 from . import id_tokens, msal_client
 from .app_settings import app_settings
@@ -38,6 +39,7 @@ from .exceptions import (
     InvalidIdToken,
 )
 from .graph import GraphClient
+from .log import clean
 from .token_store import AppTokenStore
 from .user_tokens import check_refresh_account
 
@@ -196,6 +198,7 @@ class OnBehalfOf:
         account_id = next(iter(msal_client.account_ids(cache)), None)
         return msal_client.peek(cache, account_id, scopes, margin) if account_id else None
 
+    @sensitive_variables()
     def get_token(self, scopes=None, *, claims_challenge=None, force_refresh: bool = False) -> str:
         scopes = list(scopes or app_settings.OBO_SCOPES)
         margin = app_settings.REFRESH_MARGIN
@@ -234,6 +237,9 @@ def api_view(view=None, *, scopes=None, roles=None):
     def decorate(func):
         @csrf_exempt
         @functools.wraps(func)
+        # By name, so the API view's own locals (called beneath) stay in error reports; what holds
+        # the caller's token below here is called "token", "header" or "assertion".
+        @sensitive_variables("token", "header", "assertion")
         def wrapper(request, *args, **kwargs):
             try:
                 token = bearer_token(request)
@@ -254,7 +260,7 @@ def api_view(view=None, *, scopes=None, roles=None):
                 return JsonResponse({"error": "graph_error", "status": exc.status_code, "code": exc.code,
                                      "request_id": exc.request_id}, status=502)
             except GraphAuthError as exc:
-                logger.warning("downstream call failed: %s", exc)
+                logger.warning("downstream call failed: %s", clean(exc))
                 return JsonResponse({"error": "downstream_error"}, status=502)
         wrapper.graph_auth_api = True          # for the system check on multi-tenant APIs (W030)
         return wrapper

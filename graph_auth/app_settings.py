@@ -46,6 +46,9 @@ DEFAULTS = {
     # Tokens
     "REFRESH_MARGIN": 300,                # refresh access tokens this many seconds before expiry
     "CACHE_ENCRYPTION_KEYS": None,        # Fernet keys, newest first; default: derived from SECRET_KEY
+    # graph_auth_purge deletes the tokens of users inactive this long (Entra's refresh tokens last
+    # 90 days), on-behalf-of tokens whose refresh token is as old, and records of ended sessions.
+    "PURGE_INACTIVE_DAYS": 90,
 
     # Protected APIs (bearer tokens for this app's own API) and on-behalf-of
     "API_AUDIENCES": None,                # accepted "aud" values; default: client id and api://<client id>

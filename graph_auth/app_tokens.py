@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import msal_client
 from .app_settings import app_settings
 from .exceptions import GraphAuthConfigError
@@ -36,6 +38,7 @@ class AppTokens:
                 "or set GRAPH_AUTH['TENANT_ID'] to your tenant id or domain.")
         self.tenant = tenant
 
+    @sensitive_variables()
     def get_token(self, scopes=None, *, claims_challenge=None, force_refresh: bool = False) -> str:
         scopes = list(scopes or [GRAPH_DEFAULT])
         key = (app_settings.client_id, self.tenant, tuple(sorted(scopes)))

@@ -8,3 +8,5 @@ class GraphAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, receivers  # noqa: F401  (system checks, signal receivers)
+        from .log import install_msal_filter
+        install_msal_filter()             # msal's DEBUG records carry the code and the PKCE verifier

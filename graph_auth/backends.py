@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from .app_settings import app_settings
 from .exceptions import ClaimsRejected, GraphRequestError
+from .log import clean
 from .models import MicrosoftAccount
 from .signals import graph_user_authenticated
 
@@ -93,19 +94,19 @@ class GraphAuthBackend(ModelBackend):
             return list(claims.get("groups") or [])
         if graph is None:
             logger.warning("groups overage for %s and no Graph client: groups left unchanged",
-                           self.describe_user_by_claims(claims))
+                           clean(self.describe_user_by_claims(claims)))
             return None
         try:
             answer = graph.post("/me/getMemberObjects",
                                 json={"securityEnabledOnly": bool(app_settings.GROUPS_SECURITY_ENABLED_ONLY)})
         except GraphRequestError as exc:
             logger.warning("groups overage for %s: reading the groups from Graph failed (%s); groups "
-                           "left unchanged", self.describe_user_by_claims(claims), exc)
+                           "left unchanged", clean(self.describe_user_by_claims(claims)), clean(exc))
             return None
         ids = answer.get("value") if isinstance(answer, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             logger.warning("groups overage for %s: Graph's answer has no list of ids; groups left "
-                           "unchanged", self.describe_user_by_claims(claims))
+                           "unchanged", clean(self.describe_user_by_claims(claims)))
             return None
         return ids
 
@@ -145,7 +146,8 @@ class GraphAuthBackend(ModelBackend):
                 raise ClaimsRejected(f"cannot create a user for {self.describe_user_by_claims(claims)}: "
                                      "its username is taken by a user not linked to it") from None
         else:
-            logger.info("no user linked to %s and CREATE_USERS is off", self.describe_user_by_claims(claims))
+            logger.info("no user linked to %s and CREATE_USERS is off",
+                        clean(self.describe_user_by_claims(claims)))
             return None
         self.sync_groups(user, claims)
         return user

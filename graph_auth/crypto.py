@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from .app_settings import app_settings
 from .exceptions import GraphAuthConfigError
@@ -50,6 +51,7 @@ def _fernet(keys: tuple[bytes, ...]) -> MultiFernet:
 BOUND = "graph_auth:v2:"          # plaintext = BOUND + context + "\n" + data
 
 
+@sensitive_variables()
 def encrypt(plaintext: str, context: str) -> str:
     """Encrypt ``plaintext`` for the row named by ``context`` (no newline in it)."""
     if "\n" in context:
@@ -57,6 +59,7 @@ def encrypt(plaintext: str, context: str) -> str:
     return _fernet(_keys()).encrypt(f"{BOUND}{context}\n{plaintext}".encode()).decode("ascii")
 
 
+@sensitive_variables()
 def decrypt(token: str, context: str) -> str | None:
     """Return the plaintext encrypted for ``context``, or None when no current key opens it or
     it was encrypted for another row (the cache is then lost: the user signs in again)."""
@@ -70,6 +73,7 @@ def decrypt(token: str, context: str) -> str | None:
     return data
 
 
+@sensitive_variables()
 def decrypt_unbound(token: str) -> str | None:
     """Return whatever plaintext a current key opens (the first release's caches had no context)."""
     if not token:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -67,6 +68,7 @@ class GraphBearerAuthentication(BaseAuthentication):
     behalf of the caller (delegated tokens).
     """
 
+    @sensitive_variables()            # the caller's token sits in this frame's locals
     def authenticate(self, request):
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")

@@ -62,13 +62,24 @@ class InteractionRequired(TokenError):
 
 
 class GraphRequestError(GraphAuthError):
-    """Graph answered with an error status: ``status_code``, ``code``, ``message``, ``request_id``."""
+    """Graph answered with an error status: ``status_code``, ``code``, ``message``, ``request_id``
+    and Graph's ``inner_error`` (its date, request-id, client-request-id: what Microsoft support
+    asks for).
+
+    It keeps no response or request: the request carried the ``Authorization`` header, and error
+    reporters serialize what an exception holds.
+    """
 
     def __init__(self, status_code: int, code: str, message: str, request_id: str | None = None,
-                 response=None) -> None:
+                 inner_error: dict | None = None) -> None:
         super().__init__(f"{status_code} {code}: {message}")
         self.status_code, self.code, self.message = status_code, code, message
-        self.request_id, self.response = request_id, response
+        self.request_id, self.inner_error = request_id, dict(inner_error or {})
+
+    @property
+    def response(self):
+        raise AttributeError("GraphRequestError no longer keeps the response (its request carried the "
+                             "access token): use status_code, code, message, request_id, inner_error")
 
 
 class GraphUnauthorized(GraphRequestError):

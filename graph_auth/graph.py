@@ -14,11 +14,12 @@ import re
 import time
 from urllib.parse import urlsplit
 
+from django.views.decorators.debug import sensitive_variables
 from requests import RequestException
 
 from .app_settings import app_settings
 from .exceptions import GraphRequestError, GraphThrottled, GraphUnauthorized
-from .http import get_session
+from .http import get_session, without_request
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,9 @@ def _retry_after(headers, attempt: int) -> float:
         return float(2 ** attempt)        # no (usable) Retry-After: back off exponentially
 
 
-def _error(response) -> GraphRequestError:
+def _error(response, kind=None, **extra) -> GraphRequestError:
+    """The exception for an error answer: what Graph said, never the response (its request
+    carried the access token)."""
     try:
         body = response.json()
     except ValueError:
@@ -73,10 +76,10 @@ def _error(response) -> GraphRequestError:
     error = error if isinstance(error, dict) else {}
     inner = error.get("innerError") or error.get("innererror")
     inner = inner if isinstance(inner, dict) else {}
-    kind = GraphUnauthorized if response.status_code == 401 else GraphRequestError
+    kind = kind or (GraphUnauthorized if response.status_code == 401 else GraphRequestError)
     return kind(response.status_code, str(error.get("code") or "unknown"),
                 str(error.get("message") or response.reason or ""),
-                inner.get("request-id") or response.headers.get("request-id"), response)
+                inner.get("request-id") or response.headers.get("request-id"), inner, **extra)
 
 
 class GraphClient:
@@ -113,6 +116,7 @@ class GraphClient:
     def delete(self, path: str, **kwargs):
         return self.request("DELETE", path, **kwargs)
 
+    @sensitive_variables()
     def require_scopes(self, scopes) -> None:
         """Make sure the token covers ``scopes``; raises InteractionRequired (with the scopes) when
         the user must consent first. graph_auth's middleware turns that into a consent round trip."""
@@ -144,6 +148,9 @@ class GraphClient:
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
+    # No local of this call or of those beneath it (the token, the requests library's prepared
+    # request with its Authorization header) shows in Django's error reports.
+    @sensitive_variables()
     def request(self, method: str, path: str, *, params=None, json=None, data=None, headers=None,
                 scopes=None):
         """Send one request; return parsed JSON, bytes for non-JSON bodies, None for 204."""
@@ -165,7 +172,8 @@ class GraphClient:
                     method, url, params=params, json=json, data=data,
                     headers={**(headers or {}), "Authorization": f"Bearer {token}"})
             except RequestException as exc:
-                raise GraphRequestError(0, "transportError", f"{type(exc).__name__} calling Graph") from exc
+                raise GraphRequestError(0, "transportError",
+                                        f"{type(exc).__name__} calling Graph") from without_request(exc)
             status = response.status_code
             if status < 400:
                 return response
@@ -182,9 +190,7 @@ class GraphClient:
             if status in RETRY_STATUSES:
                 wait = _retry_after(response.headers, attempt)
                 if attempt >= self.max_retries or wait > self.max_retry_after:
-                    err = _error(response)
-                    raise GraphThrottled(err.status_code, err.code, err.message, err.request_id,
-                                         response, retry_after=wait)
+                    raise _error(response, GraphThrottled, retry_after=wait)
                 logger.info("Graph answered %s; retrying in %.1fs", status, wait)
                 self.sleep(wait)
                 attempt += 1

@@ -48,6 +48,13 @@ def _emulator_session(timeout) -> requests.Session:
     return mount_emulator(session, current_emulator, resolve=True, timeout=timeout)
 
 
+def without_request(exc: requests.RequestException) -> requests.RequestException:
+    """Drop what a requests exception holds of the request and response (the Authorization
+    header, a token request's body) before it is chained to one of ours."""
+    exc.request = exc.response = None
+    return exc
+
+
 def get_session() -> requests.Session:
     """Return the process-wide Session for the current settings (one per mode and timeout)."""
     emulated, timeout = app_settings.emulator_enabled, app_settings.TIMEOUT

@@ -18,6 +18,7 @@ from django.utils.functional import SimpleLazyObject
 from . import session as keys
 from .exceptions import IdentityPlatformUnavailable, InteractionRequired
 from .graph import GraphClient
+from .log import clean
 from .user_tokens import UserTokens
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class GraphAuthMiddleware:
             return reauthenticate(request, exc)
         except IdentityPlatformUnavailable as exc:
             # The access token may still be good; views that need Graph will say if it is not.
-            logger.warning("could not refresh tokens ahead of expiry: %s", exc)
+            logger.warning("could not refresh tokens ahead of expiry: %s", clean(exc))
         return None
 
     def process_exception(self, request, exception):

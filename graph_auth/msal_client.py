@@ -9,6 +9,7 @@ import time
 import warnings
 
 import msal
+from django.views.decorators.debug import sensitive_variables
 from requests import RequestException
 
 from .app_settings import app_settings
@@ -19,7 +20,7 @@ from .exceptions import (
     InteractionRequired,
     TokenError,
 )
-from .http import get_session
+from .http import get_session, without_request
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +36,17 @@ INTERACTIVE_ERRORS = {"invalid_grant", "interaction_required", "consent_required
 UNAVAILABLE_ERRORS = {"temporarily_unavailable", "server_error", "service_unavailable"}
 AT_MIN_VALIDITY = 300          # msal treats an access token expiring within 5 minutes as expired
 
+# Every function here that holds a credential, a code, a verifier or a token (or calls msal, whose
+# frames hold them) is @sensitive_variables(): Django's error reports show none of their locals,
+# nor those of msal and requests beneath them.
+
 
 def clear_caches() -> None:
     """Forget cached discovery documents and cached failures (tests swap emulators)."""
     _http_cache.clear()
 
 
+@sensitive_variables()
 def new_cache(serialized: str | None = None) -> msal.SerializableTokenCache:
     cache = msal.SerializableTokenCache()
     if serialized:
@@ -48,6 +54,7 @@ def new_cache(serialized: str | None = None) -> msal.SerializableTokenCache:
     return cache
 
 
+@sensitive_variables()
 def build_app(cache: msal.SerializableTokenCache | None = None, *,
               tenant: str | None = None) -> msal.ConfidentialClientApplication:
     """Build the confidential client (cheap after the first: discovery comes from the http cache).
@@ -63,7 +70,7 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
             token_cache=cache, http_client=get_session(), http_cache=_http_cache,
             client_capabilities=app_settings.CLIENT_CAPABILITIES or None)
     except RequestException as exc:
-        raise IdentityPlatformUnavailable(f"tenant discovery failed: {type(exc).__name__}") from exc
+        raise IdentityPlatformUnavailable(f"tenant discovery failed: {type(exc).__name__}") from without_request(exc)
     except msal.exceptions.MsalServiceError as exc:
         raise IdentityPlatformUnavailable(f"tenant discovery failed: {exc}") from exc
     except ValueError as exc:
@@ -72,6 +79,7 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
             "['TENANT_ID'] (a tenant GUID or domain, 'organizations' or 'common').") from exc
 
 
+@sensitive_variables()
 def build_public_app(cache=None) -> msal.PublicClientApplication:
     """The same registration as a public client, for the device-code flow (the app registration
     needs "Allow public client flows")."""
@@ -82,12 +90,13 @@ def build_public_app(cache=None) -> msal.PublicClientApplication:
         client_capabilities=app_settings.CLIENT_CAPABILITIES or None)
 
 
+@sensitive_variables()
 def _run(label: str, call):
     """Run an msal call; transport failures and 5xx answers mean the platform is unavailable."""
     try:
         return call()
-    except RequestException as exc:
-        raise IdentityPlatformUnavailable(f"{label} failed: {type(exc).__name__}") from exc
+    except RequestException as exc:          # its request holds the token request's body: dropped
+        raise IdentityPlatformUnavailable(f"{label} failed: {type(exc).__name__}") from without_request(exc)
     except msal.exceptions.MsalServiceError as exc:
         raise IdentityPlatformUnavailable(f"{label} failed: {exc}") from exc
 
@@ -103,12 +112,14 @@ def _checked(result: dict, scopes=None, *, interactive: bool = True) -> dict:
     return result
 
 
+@sensitive_variables()
 def start_flow(scopes, redirect_uri: str, **options) -> dict:
     """Begin an auth-code flow (PKCE, state, nonce); the dict goes into the session."""
     options = {k: v for k, v in options.items() if v}
     return build_app().initiate_auth_code_flow(list(scopes), redirect_uri=redirect_uri, **options)
 
 
+@sensitive_variables()
 def finish_flow(flow: dict, params: dict, cache) -> dict:
     """Redeem the code from the callback; return msal's result (tokens land in ``cache``)."""
     app = build_app(cache)
@@ -121,6 +132,7 @@ def finish_flow(flow: dict, params: dict, cache) -> dict:
     return _checked(result, interactive=False)
 
 
+@sensitive_variables()
 def acquire_silent(cache, account_id: str, scopes, *, force_refresh: bool = False,
                    claims_challenge: str | None = None) -> dict:
     """Return a token result from ``cache`` (refreshing through msal when needed) or raise."""
@@ -142,6 +154,7 @@ def acquire_silent(cache, account_id: str, scopes, *, force_refresh: bool = Fals
     return _checked(result, scopes)
 
 
+@sensitive_variables()
 def start_device_flow(scopes) -> dict:
     """Begin a device-code sign-in; the dict's ``message`` tells the user where to enter ``user_code``."""
     flow = _run("devicecode request", lambda: build_public_app().initiate_device_flow(list(scopes)))
@@ -150,6 +163,7 @@ def start_device_flow(scopes) -> dict:
     return flow
 
 
+@sensitive_variables()
 def poll_device_flow(flow: dict, cache) -> dict | None:
     """Poll once: the token result when the user has signed in, None while still pending (msal
     lengthens ``flow["interval"]`` on slow_down), TokenError when declined, expired or failed."""
@@ -161,6 +175,7 @@ def poll_device_flow(flow: dict, cache) -> dict | None:
     return _checked(result, interactive=False)
 
 
+@sensitive_variables()
 def acquire_for_client(cache, scopes, *, tenant: str) -> dict:
     """Return an app-only token result for ``scopes`` (``<resource>/.default``) from ``cache`` or
     the token endpoint (client credentials, with the configured secret or certificate)."""
@@ -169,6 +184,7 @@ def acquire_for_client(cache, scopes, *, tenant: str) -> dict:
                     interactive=False)
 
 
+@sensitive_variables()
 def acquire_on_behalf_of(cache, assertion: str, scopes, *, claims_challenge: str | None = None) -> dict:
     """Exchange an API caller's access token for a token to a downstream API (jwt-bearer OBO);
     the tokens land in ``cache`` under the caller's account."""
@@ -183,6 +199,14 @@ def account_ids(cache) -> list[str]:
     return [a["home_account_id"] for a in cache.search(msal.TokenCache.CredentialType.ACCOUNT)]
 
 
+@sensitive_variables()
+def refresh_token_times(cache) -> list[int]:
+    """When each refresh token in ``cache`` was issued or last replaced (epoch seconds): msal
+    records no expiry for refresh tokens, only this ``last_modification_time``."""
+    return [int(entry.get("last_modification_time") or 0)
+            for entry in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN)]
+
+
 def sole_account(cache) -> str:
     """Return the home account id of the one account a fresh cache holds after a sign-in."""
     ids = set(account_ids(cache))
@@ -192,6 +216,7 @@ def sole_account(cache) -> str:
     return ids.pop()
 
 
+@sensitive_variables()
 def result_account(result: dict) -> str | None:
     """The home account id a token response names in its ``client_info`` (None without one)."""
     try:
@@ -207,6 +232,7 @@ def _access_tokens(cache, account_id: str | None) -> list[dict]:
                              query={"home_account_id": account_id}))
 
 
+@sensitive_variables()
 def peek(cache, account_id: str | None, scopes, min_validity: int = AT_MIN_VALIDITY, *,
          fallback: bool = False, now: float | None = None) -> tuple[str, int] | None:
     """Return (access token, expires_on) when the cache holds a token for ``scopes`` valid for at
@@ -228,6 +254,7 @@ def peek(cache, account_id: str | None, scopes, min_validity: int = AT_MIN_VALID
     return None
 
 
+@sensitive_variables()
 def token_status(cache, account_id: str, scopes, margin: int) -> dict:
     """Return what the session and the admin need to know, without token values: when the access
     token for ``scopes`` must be refreshed, when it expires, the scopes held, whether an RT exists."""

@@ -13,6 +13,7 @@ from django.conf import settings
 from . import id_tokens
 from .app_tokens import app_graph
 from .exceptions import GraphAuthError, IdentityPlatformUnavailable, InvalidIdToken
+from .log import clean
 from .models import MicrosoftAccount, UserSession
 from .token_store import AppTokenStore, TokenStore
 
@@ -91,7 +92,7 @@ def revoke_at_entra(user) -> bool:
             app_graph(tenant=account.tenant_id).post(f"/users/{account.object_id}/revokeSignInSessions")
             revoked = True
         except GraphAuthError as exc:
-            logger.warning("revokeSignInSessions failed for %s: %s", account, exc)
+            logger.warning("revokeSignInSessions failed for %s: %s", clean(account), clean(exc))
     return revoked
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import id_tokens, msal_client
 from . import session as keys
 from .app_settings import app_settings
 from .exceptions import IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
+from .log import clean
 from .models import MicrosoftAccount
 from .signals import graph_refresh_failed, graph_tokens_refreshed
 from .token_store import TokenStore
@@ -59,6 +62,7 @@ class UserTokens:
                                        "error_description": "The user did not sign in with Microsoft."})
         return account_id
 
+    @sensitive_variables()
     def get_token(self, scopes=None, *, claims_challenge: str | None = None,
                   force_refresh: bool = False) -> str:
         """Return an access token for ``scopes`` (default: GRAPH_AUTH['SCOPES'])."""
@@ -71,6 +75,7 @@ class UserTokens:
                 return hit[0]
         return self.refresh(scopes, claims_challenge=claims_challenge, force_refresh=force_refresh)
 
+    @sensitive_variables()
     def refresh(self, scopes=None, *, claims_challenge: str | None = None,
                 force_refresh: bool = False) -> str:
         """Refresh under the user's row lock; a request that waited for the lock finds the token
@@ -106,7 +111,7 @@ class UserTokens:
                 exc.claims = claims_challenge
             reason = classify(exc)
             logger.info("token refresh for user %s needs interaction: %s (AADSTS%s)",
-                        user.pk, reason, exc.aadsts)
+                        user.pk, reason, clean(exc.aadsts, 20))
             graph_refresh_failed.send(sender=None, user=user, error=exc.error, code=exc.aadsts,
                                       reason=reason)
             raise
@@ -116,6 +121,7 @@ class UserTokens:
             graph_tokens_refreshed.send(sender=None, user=user)
         return token
 
+    @sensitive_variables()
     def _check_same_identity(self, result: dict, account_id: str) -> None:
         """A refresh must answer for the signed-in account: its ``client_info`` names the same home
         account, and a refreshed ID token names a (tid, oid) linked to this user with that home
@@ -148,6 +154,7 @@ def _mismatch(reason: str):
                                "error_description": "The refreshed tokens are for another user."})
 
 
+@sensitive_variables()
 def store_sign_in(user, claims: dict, cache) -> str:
     """Keep the tokens of a completed sign-in for ``user`` and record msal's key for them on the
     (tid, oid) link; return that key (the home account id, taken from the cache, never rebuilt

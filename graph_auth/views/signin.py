@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import id_tokens, msal_client, revocation
 from .. import session as keys
@@ -20,6 +21,7 @@ from ..app_settings import app_settings
 from ..backends import GraphAuthBackend
 from ..exceptions import AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken, TokenError
 from ..graph import GraphClient
+from ..log import clean
 from ..middleware import REAUTH_KEY
 from ..user_tokens import store_sign_in
 
@@ -57,9 +59,10 @@ def redirect_uri(request) -> str:
 
 
 def login_failed(request, reason: str, detail: str = "", next_url: str | None = None):
-    """Render the failure page (never a 500, never a token) and log why."""
+    """Render the failure page (never a 500, never a token) and log why (one line, cut short:
+    ``detail`` may carry what the callback's caller sent)."""
     status, title, message = FAILURES[reason]
-    logger.warning("sign-in failed (%s): %s", reason, detail or message)
+    logger.warning("sign-in failed (%s): %s", reason, clean(detail or message, 400))
     retry = reverse("graph_auth:login")
     if next_url:
         retry += "?" + urlencode({"next": next_url})
@@ -72,6 +75,7 @@ def login_failed(request, reason: str, detail: str = "", next_url: str | None = 
 class LoginView(View):
     """Start "Sign in with Microsoft": keep the msal flow in the session, go to the authorize page."""
 
+    @sensitive_variables("flow")            # its PKCE code_verifier
     def get(self, request):
         next_url = safe_next(request, request.GET.get("next"))
         reauth = request.session.pop(REAUTH_KEY, None) or {}
@@ -89,7 +93,8 @@ class LoginView(View):
         return HttpResponseRedirect(flow["auth_uri"])
 
 
-@method_decorator([csrf_exempt, never_cache], name="dispatch")   # form_post comes from Entra
+# form_post comes from Entra (no CSRF token); its fields (the code) stay out of error reports
+@method_decorator([csrf_exempt, never_cache, sensitive_post_parameters()], name="dispatch")
 class CallbackView(View):
     """Finish the sign-in: redeem the code, validate the ID token, log the user in."""
 
@@ -99,6 +104,7 @@ class CallbackView(View):
     def post(self, request):
         return self.finish(request, request.POST.dict())
 
+    @sensitive_variables()                  # the code, then the tokens
     def finish(self, request, params: dict):
         entry = keys.pop_flow(request.session, params.get("state"))
         if entry is None:
@@ -106,7 +112,7 @@ class CallbackView(View):
         next_url = entry["next"]
         if "error" in params:
             reason = "declined" if params["error"] == "access_denied" else "identity_error"
-            return login_failed(request, reason, f"{params['error']}: "
+            return login_failed(request, reason, f"{params['error'][:100]}: "    # login_failed escapes
                                 f"{params.get('error_description', '')[:200]}", next_url)
         cache = msal_client.new_cache()
         try:
