@@ -29,14 +29,14 @@ class MicrosoftAccountAdmin(ReadOnlyAdmin):
                   permissions=["delete"])
     def sign_out_everywhere(self, request, queryset):
         users = {account.user for account in queryset.select_related("user")}
-        revoked = ended = personal = 0
+        revoked = ended = unrevocable = 0
         for user in users:
             result = sign_out_everywhere(user)
             revoked += result["revoked"]
             ended += result["sessions_ended"]
-            personal += result["personal"]
-        note = (f" {personal} with only a personal Microsoft account: Microsoft can't revoke those."
-                if personal else "")
+            unrevocable += not result["revocable"]
+        note = (f" {unrevocable} signed in only as guests or with personal accounts, which Microsoft "
+                "can't revoke from here." if unrevocable else "")
         self.message_user(request, f"Signed {len(users)} user(s) out everywhere: {ended} session(s) "
                                    f"ended, {revoked} revoked at Microsoft.{note}", messages.SUCCESS)
 

@@ -39,6 +39,19 @@ class MicrosoftAccount(models.Model):
         """Whether this is a personal Microsoft account (not a work or school account)."""
         return self.tenant_id == CONSUMERS_TENANT_ID
 
+    @property
+    def is_guest(self) -> bool:
+        """Whether this is a B2B guest: signed in to a tenant that is not their home tenant (the
+        home account id names the home tenant last)."""
+        home_tenant = self.home_account_id.rpartition(".")[2]
+        return bool(home_tenant) and home_tenant != self.tenant_id and not self.is_personal
+
+    @property
+    def revocable(self) -> bool:
+        """Whether Graph's revokeSignInSessions can end this account's sign-ins: not for personal
+        accounts (no directory), nor for guests (they sign in through their home tenant)."""
+        return not (self.is_personal or self.is_guest)
+
 
 class EncryptedTokenCache(models.Model):
     """An msal token cache, Fernet-encrypted (``data``); only the status columns are readable."""

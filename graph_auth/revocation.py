@@ -80,13 +80,13 @@ def revoke_at_entra(user) -> bool:
     """Ask Graph to revoke the user's refresh tokens and sessions everywhere (app-only
     ``revokeSignInSessions``; needs the User.RevokeSessions.All application permission).
 
-    Work and school accounts only: Graph can't revoke a personal Microsoft account's sessions,
-    so for those nothing is asked and only this site's sessions and tokens end."""
+    Only accounts Graph can revoke (see ``MicrosoftAccount.revocable``): for a personal account or
+    a guest nothing is asked, and only this site's sessions and tokens end."""
     revoked = False
     for account in MicrosoftAccount.objects.filter(user=user):
-        if account.is_personal:
-            logger.info("%s is a personal Microsoft account: its sessions can't be revoked at Microsoft",
-                        account.pk)
+        if not account.revocable:
+            logger.info("account %s is a %s: Microsoft can't revoke its sessions from here", account.pk,
+                        "personal account" if account.is_personal else "guest")
             continue
         try:
             app_graph(tenant=account.tenant_id).post(f"/users/{account.object_id}/revokeSignInSessions")
@@ -96,14 +96,13 @@ def revoke_at_entra(user) -> bool:
     return revoked
 
 
-def only_personal_accounts(user) -> bool:
-    """Whether every Microsoft account linked to ``user`` is a personal one (nothing to revoke)."""
-    accounts = list(MicrosoftAccount.objects.filter(user=user).only("tenant_id"))
-    return bool(accounts) and all(a.is_personal for a in accounts)
+def revocable_at_microsoft(user) -> bool:
+    """Whether any of the user's Microsoft accounts can have its sign-ins revoked by Graph."""
+    return any(a.revocable for a in MicrosoftAccount.objects.filter(user=user))
 
 
 def sign_out_everywhere(user) -> dict:
-    """Revoke the user's sessions at Entra (when the app may, and not for personal accounts),
+    """Revoke the user's sessions at Entra (when the app may, and the accounts are revocable),
     delete their tokens (the on-behalf-of tokens of the site's API too) and end every Django
     session of theirs. Returns what was done."""
     revoked = revoke_at_entra(user)
@@ -113,4 +112,4 @@ def sign_out_everywhere(user) -> dict:
     ended = end_sessions(UserSession.objects.filter(user=user))
     logger.info("signed user %s out everywhere (revoked at Entra: %s, sessions ended: %s)",
                 user.pk, revoked, ended)
-    return {"revoked": revoked, "sessions_ended": ended, "personal": only_personal_accounts(user)}
+    return {"revoked": revoked, "sessions_ended": ended, "revocable": revocable_at_microsoft(user)}

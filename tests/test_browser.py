@@ -91,3 +91,28 @@ def test_single_page_app_calls_the_api_which_calls_graph_on_behalf_of_the_user(p
     assert redemption.headers.get("origin") == live_server.url          # a cross-origin-style redemption
     assert "client_secret" not in redemption.form and "code_verifier" in redemption.form
     assert entra_emulator.requests("token", grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer")
+
+
+def test_a_guest_signs_in_to_the_inviting_tenant_and_stays_signed_in(page, live_server, entra_emulator):
+    """A B2B guest (home: Fabrikam) on a site whose authority is Contoso: the ID token names the
+    guest object in Contoso, msal files the tokens under the Fabrikam home account, and graph_auth
+    finds them (a site that rebuilt the key from the ID token would loop through sign-in)."""
+    from django.test import override_settings
+
+    from graph_auth.emulator.default_directory import CONTOSO_ID, GUEST_HOME_UPN
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "TENANT_ID": CONTOSO_ID, "SCOPES": ["User.Read"]}):
+        page.goto(f"{live_server.url}/profile/")                # login_required: off to sign in
+        page.wait_for_selector("#signin")
+        page.fill("#username", GUEST_HOME_UPN)                  # the guest's own (home) credentials
+        page.fill("#password", "Passw0rd!")
+        page.click("#submit")
+        page.wait_for_selector("#permissions")
+        page.click("#accept")
+        page.wait_for_selector("#display-name")
+        assert page.url == f"{live_server.url}/profile/"
+        assert page.inner_text("#display-name") == "Fabrice Martin"
+        assert "#EXT#" in page.content()                        # Graph's /me: the guest object in Contoso
+        entra_emulator.clear_log()
+        page.goto(f"{live_server.url}/profile/")                # tokens found again: no new sign-in
+        page.wait_for_selector("#display-name")
+        assert page.url == f"{live_server.url}/profile/" and not entra_emulator.requests("authorize")

@@ -62,7 +62,7 @@ class SignOutEverywhereView(LoginRequiredMixin, View):
 
     def get(self, request):
         return render(request, self.template_name,
-                      {"personal_account": revocation.only_personal_accounts(request.user)})
+                      {"revocable": revocation.revocable_at_microsoft(request.user)})
 
     def post(self, request):
         login_hint = request.session.get(keys.LOGIN_HINT_KEY)
