@@ -134,6 +134,27 @@ def test_the_emulator_has_no_import_cycle():
     assert not cycles, "import cycles in the emulator:\n" + "\n".join(short)
 
 
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Return every module ``start`` imports, directly or through others."""
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_shared_constants_are_a_leaf():
+    assert import_graph()[f"{PACKAGE}.constants"] == set()
+
+
+def test_the_core_imports_no_service():
+    below_core = reachable(import_graph(), f"{PACKAGE}.core")
+    services = {name for name in below_core
+                if name.startswith((f"{PACKAGE}.identity", f"{PACKAGE}.graph", f"{PACKAGE}.transport"))}
+    assert services == set()
+
+
 def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
