@@ -22,7 +22,7 @@ def modules() -> dict[str, Path]:
 
 
 def resolve(importer: str, is_package: bool, node: ast.ImportFrom) -> str:
-    """Return the absolute module an ``from ... import`` statement names."""
+    """Return the absolute module a ``from ... import`` statement names."""
     if not node.level:
         return node.module or ""
     base = importer.split(".")
