@@ -12,7 +12,7 @@ import contextlib
 import socketserver
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from .core import Emulator
+from .emulator import Emulator
 
 
 class _Server(socketserver.ThreadingMixIn, WSGIServer):

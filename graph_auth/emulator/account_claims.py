@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import secrets
 
-from .directory import AppRegistration, User
 from .keys import b64url
+from .objects import AppRegistration, User
 
 LIVE_IDP = "live.com"      # the idp of a personal account invited as a guest
 

@@ -1,22 +1,33 @@
-"""The Emulator: state, settings and test controls, served as one plain WSGI application."""
+"""The emulator's core: state, settings, test controls and the WSGI dispatch to the services.
+
+The core knows no service: it routes each request through ``routers``, a table of host -> router
+(``router(request)`` returns the endpoint's name and its handler, ``handler(em, request)`` answers).
+``emulator.Emulator`` fills that table with the identity platform's and Graph's routers and adds
+the conveniences built on them. The services get the emulator as ``em`` and never import the core.
+"""
 from __future__ import annotations
 
 import logging
 import threading
-import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from .clock import Clock
-from .directory import Directory, User
-from .errors import GraphError, OAuthError, graph_error_body
+from .constants import GRAPH_APP_ID, LOGIN_HOST
+from .controls import Controls
+from .default_directory import default_directory
+from .directory import Directory
+from .errors import EmulatorTimeout, GraphError, OAuthError
 from .keys import KeySet
+from .objects import User
 from .records import Fault, LoggedRequest, Throttle
 from .wsgi_io import Request, Response
 
 logger = logging.getLogger(__name__)
 
-LOGIN_HOST = "login.microsoftonline.com"
-GRAPH_HOST = "graph.microsoft.com"
+Router = Callable[[Request], tuple]         # request -> (endpoint name, handler(em, request))
 
 
 @dataclass
@@ -40,20 +51,14 @@ class EmulatorSettings:
     extra: dict = field(default_factory=dict)
 
 
-class EmulatorTimeout(Exception):
-    """A forced delay outlasted the caller's timeout (the transport raises requests' ReadTimeout)."""
+class EmulatorCore(Controls):
+    """The state of an emulated cloud, served as a WSGI application through ``routers``."""
 
-
-class Emulator:
-    """An in-process emulator of the Microsoft identity platform and a slice of Microsoft Graph.
-
-    Call it as a WSGI application, or take ``session()``: a ``requests.Session`` on which
-    ``https://login.microsoftonline.com/`` and ``https://graph.microsoft.com/`` are served here.
-    """
+    routers: ClassVar[dict[str, Router]] = {}   # host -> router; a subclass lists its services
+    default_host: ClassVar[str] = LOGIN_HOST    # whose router answers every other host (browser pages)
 
     def __init__(self, directory: Directory | dict | None = None, **settings) -> None:
         if directory is None:
-            from .default_directory import default_directory
             directory = default_directory()
         self.directory = directory if isinstance(directory, Directory) else Directory.from_dict(directory)
         self.settings = EmulatorSettings(**settings)
@@ -91,9 +96,7 @@ class Emulator:
             # The front end refuses the request before any service sees it (HTML, not JSON).
             return Response.html("<h2>Bad Request</h2><hr><p>HTTP Error 400. The request has an "
                                  "invalid Content-Length header.</p>", 400)
-        from .graph.router import route as graph_route
-        from .identity.router import route as identity_route
-        router = graph_route if request.host == GRAPH_HOST else identity_route
+        router = self.routers.get(request.host) or self.routers[self.default_host]
         endpoint, handler = router(request)
         entry = LoggedRequest(self.clock.now(), request.method, request.host, request.path, endpoint,
                               dict(request.query), dict(request.form), dict(request.headers),
@@ -129,103 +132,10 @@ class Emulator:
                               "error_description": f"emulator internal error: {exc!r}"}, 500)
 
     def graph_error_response(self, exc: GraphError, request: Request) -> Response:
-        request_id = request.headers.get("client-request-id") or _uuid()
-        body = exc.body(self.clock.now(), _uuid(), request.headers.get("client-request-id"))
+        request_id = request.headers.get("client-request-id") or str(uuid.uuid4())
+        body = exc.body(self.clock.now(), str(uuid.uuid4()), request.headers.get("client-request-id"))
         headers = {"request-id": request_id, **exc.headers}
         return Response.json(body, exc.status, headers)
-
-    def _sleep(self, delay: float, request: Request) -> None:
-        timeout = request.timeout
-        if timeout is not None and delay >= timeout:
-            time.sleep(timeout)
-            raise EmulatorTimeout(f"forced delay of {delay}s exceeds the {timeout}s timeout")
-        time.sleep(delay)
-
-    # -- faults, throttling, log (test controls) ------------------------------------------------
-    def fail_next(self, endpoint: str, status: int | None = None, *, json=None, body=None,
-                  headers: dict | None = None, delay: float = 0.0, times: int | None = 1,
-                  match=None, grant_type: str | None = None) -> Fault:
-        """Force the next ``times`` answers of ``endpoint`` (None: until ``clear_faults()``).
-
-        Endpoints: openid-configuration, instance-discovery, jwks, authorize, token, devicecode,
-        userrealm, logout, devicelogin, graph (or "*"). ``status`` None with a ``delay`` only
-        slows the real answer down. ``grant_type`` narrows a token-endpoint fault.
-        """
-        if grant_type is not None:
-            inner = match
-
-            def match(request):
-                return request.form.get("grant_type") == grant_type and (inner is None or inner(request))
-        fault = Fault(endpoint, status, json, body, dict(headers or {}), delay, times, match)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
-            self.throttles.clear()
-
-    def take_fault(self, endpoint: str, request, *, status_only: bool = False) -> Fault | None:
-        """The fault that answers this request (counted down), or None. ``status_only`` skips
-        delay-only faults (a $batch sub-request can't be delayed on its own)."""
-        for fault in self.faults:
-            if (fault.status is not None or not status_only) and fault.matches(endpoint, request):
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.faults.remove(fault)
-                return fault
-        return None
-
-    def _fault_response(self, fault: Fault, endpoint: str, request: Request) -> Response:
-        headers = dict(fault.headers)
-        if fault.json is not None:
-            return Response.json(fault.json, fault.status, headers)
-        if fault.body is not None:
-            return Response(fault.body, fault.status, list(headers.items()))
-        if endpoint.startswith("graph"):
-            code = GRAPH_FAULT_CODES.get(fault.status, "generalException")
-            request_id = _uuid()
-            client_request_id = request.headers.get("client-request-id") or request_id
-            body = graph_error_body(code, GRAPH_FAULT_MESSAGES.get(code, "An error occurred."),
-                                    self.clock.now(), request_id, client_request_id)
-            headers = {"request-id": request_id, "client-request-id": client_request_id, **headers}
-            return Response.json(body, fault.status, headers)
-        error, code, text = _IDENTITY_FAULTS.get(fault.status, _IDENTITY_FAULTS[500])
-        err = OAuthError(error, code, text, status=fault.status)
-        return Response.json(err.body(self.clock.now(), request.headers.get("client-request-id")),
-                             fault.status, headers)
-
-    def throttle(self, user, retry_after: float = 10, times: int | None = 1) -> None:
-        """Answer the user's next ``times`` Graph requests (None: all) with 429 and Retry-After."""
-        with self.lock:
-            self.throttles[self.user(user).id] = Throttle(retry_after, times)
-
-    def take_throttle(self, user_id: str) -> Throttle | None:
-        throttle = self.throttles.get(user_id)
-        if throttle is None:
-            return None
-        if throttle.remaining is not None:
-            throttle.remaining -= 1
-            if throttle.remaining <= 0:
-                del self.throttles[user_id]
-        return throttle
-
-    def requests(self, endpoint: str | None = None, *, grant_type: str | None = None,
-                 method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
-        """Return the logged requests that match every given filter."""
-        with self.lock:
-            entries = list(self.log)
-        return [e for e in entries
-                if (endpoint is None or e.endpoint == endpoint)
-                and (grant_type is None or e.grant_type == grant_type)
-                and (method is None or e.method == method.upper())
-                and (path is None or e.path == path)]
-
-    def clear_log(self) -> None:
-        with self.lock:
-            self.log.clear()
 
     # -- directory and sessions ----------------------------------------------------------------
     def user(self, who) -> User:
@@ -258,7 +168,6 @@ class Emulator:
 
     def grant_consent(self, user, client_id: str, scopes, resource_app_id: str | None = None) -> None:
         """Record that ``user`` consented to ``scopes`` for the app (Graph unless told otherwise)."""
-        from .directory import GRAPH_APP_ID
         with self.lock:
             key = (self.user(user).id, client_id)
             granted = self.consents.setdefault(key, {}).setdefault(resource_app_id or GRAPH_APP_ID, set())
@@ -284,48 +193,3 @@ class Emulator:
 
     def issuer(self, tenant_id: str) -> str:
         return f"https://{LOGIN_HOST}/{tenant_id}/v2.0"
-
-    # -- the transport and programmatic browser --------------------------------------------------
-    def session(self, timeout: float | tuple | None = None):
-        """Return a ``requests.Session`` routed here; unrouted hosts raise ``NetworkBlocked``."""
-        from .transport import emulator_session
-        return emulator_session(self, timeout=timeout)
-
-    def sign_in(self, auth_uri: str, user, password: str | None = None, *, consent: bool = True) -> dict:
-        """Play the browser: sign ``user`` in at ``auth_uri`` and return the redirect's parameters
-        (what msal's ``acquire_token_by_auth_code_flow`` takes as ``auth_response``)."""
-        from .identity.authorize import sign_in_programmatically
-        with self.lock:
-            return sign_in_programmatically(self, auth_uri, self._person(user), password, consent)
-
-    def approve_device_code(self, user_code: str, user, *, consent: bool = True) -> None:
-        """Play the user who enters ``user_code`` on the device login page and signs in."""
-        from .identity.device import approve
-        with self.lock:
-            approve(self, user_code, self._person(user), consent)
-
-    def decline_device_code(self, user_code: str) -> None:
-        from .identity.device import decline
-        with self.lock:
-            decline(self, user_code)
-
-
-def _uuid() -> str:
-    import uuid
-    return str(uuid.uuid4())
-
-
-GRAPH_FAULT_CODES = {400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied",
-                404: "itemNotFound", 429: "TooManyRequests", 500: "generalException",
-                503: "serviceNotAvailable", 504: "gatewayTimeout"}
-GRAPH_FAULT_MESSAGES = {"TooManyRequests": "Please retry again later.",
-                   "serviceNotAvailable": "The service is temporarily unavailable. Please retry later.",
-                   "gatewayTimeout": "The gateway timed out."}
-_IDENTITY_FAULTS = {
-    400: ("invalid_request", 900144, "The request is not valid."),
-    429: ("temporarily_unavailable", 50196,
-          "The server terminated an operation because it encountered a client request loop. "
-          "Please contact your app vendor."),
-    500: ("server_error", 50000, "There was an error issuing a token or an issue with our sign-in service."),
-    503: ("temporarily_unavailable", 50089, "The service is temporarily unavailable."),
-}

@@ -6,7 +6,7 @@ something to the emulator.
 """
 from __future__ import annotations
 
-from .directory import CONSUMERS_TENANT_ID
+from .constants import CONSUMERS_TENANT_ID
 
 CONTOSO = "contoso.onmicrosoft.com"
 FABRIKAM = "fabrikam.onmicrosoft.com"

@@ -1,6 +1,6 @@
 """Build a ``Directory`` from plain data: names stand in for ids, guests name their home user.
 
-Users come in three kinds (see ``directory.py``): members, personal accounts (``"tenant":
+Users come in three kinds (see ``objects.py``): members, personal accounts (``"tenant":
 "consumers"`` or the consumers tenant's id; their ids take the personal-account form) and B2B
 guests, declared by naming the invited home user: ``{"tenant": "contoso.onmicrosoft.com",
 "invited": "fabrice@fabrikam.onmicrosoft.com", "groups": [...]}``. A guest gets its own object id,
@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import copy
 
-from .directory import (
-    CONSUMERS_TENANT_ID,
+from .constants import CONSUMERS_TENANT_ID
+from .objects import (
     OPTIONAL_CLAIMS,
     TOKEN_TYPES,
     AppRegistration,
-    Directory,
     DirectoryError,
     Group,
     Tenant,
@@ -26,8 +25,8 @@ from .directory import (
 )
 
 
-def build(directory: Directory, data: dict) -> Directory:
-    """Fill ``directory`` from plain data and return it."""
+def build(directory, data: dict):
+    """Fill ``directory`` (a ``Directory``) from plain data and return it."""
     data = copy.deepcopy(data)
     for t in data.get("tenants", []):
         t.setdefault("id", stable_id("tenant", t["domain"]))
@@ -49,7 +48,7 @@ def build(directory: Directory, data: dict) -> Directory:
     return directory
 
 
-def add_user(directory: Directory, values: dict) -> User:
+def add_user(directory, values: dict) -> User:
     """Add one user (member, personal account or guest) described by plain data."""
     values = dict(values)
     values["tenant_id"] = _tenant_id(directory, values.pop("tenant", None), values)
@@ -64,7 +63,7 @@ def add_user(directory: Directory, values: dict) -> User:
     return user
 
 
-def add_app(directory: Directory, values: dict) -> AppRegistration:
+def add_app(directory, values: dict) -> AppRegistration:
     values = dict(values)
     values["tenant_id"] = _tenant_id(directory, values.pop("tenant", None), values)
     app = _build(AppRegistration, values, "app")
@@ -77,7 +76,7 @@ def add_app(directory: Directory, values: dict) -> AppRegistration:
     return app
 
 
-def _guest_defaults(directory: Directory, values: dict, invited: str) -> None:
+def _guest_defaults(directory, values: dict, invited: str) -> None:
     home = directory.user(invited) or directory.person_by_name(invited)
     tenant = directory.tenant(values["tenant_id"])
     if home is None or home.guest:
@@ -109,7 +108,7 @@ def _add(table: dict, obj, key: str = "id") -> None:
     table[getattr(obj, key)] = obj
 
 
-def _tenant_id(directory: Directory, key: str | None, obj: dict) -> str:
+def _tenant_id(directory, key: str | None, obj: dict) -> str:
     if key is None and "tenant_id" in obj:
         key = obj.pop("tenant_id")
     if key is None:
@@ -124,7 +123,7 @@ def _tenant_id(directory: Directory, key: str | None, obj: dict) -> str:
     return tenant.id
 
 
-def _group_id(directory: Directory, name: str, tenant_id: str) -> str:
+def _group_id(directory, name: str, tenant_id: str) -> str:
     if name in directory.groups:
         return name
     for g in directory.groups.values():

@@ -71,3 +71,7 @@ def graph_error_body(code: str, message: str, now: float, request_id: str,
         "request-id": request_id,
         "client-request-id": client_request_id or request_id,
     }}}
+
+
+class EmulatorTimeout(Exception):
+    """A forced delay outlasted the caller's timeout (the transport raises requests' ReadTimeout)."""

@@ -17,7 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
 from ..app_settings import app_settings
-from .core import Emulator
+from .emulator import Emulator
 
 _current: Emulator | None = None
 _lock = threading.Lock()

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .directory import GRAPH_APP_ID, GRAPH_URI, AppRegistration, Directory
+from .constants import GRAPH_APP_ID, GRAPH_URI
+from .directory import Directory
 from .errors import OAuthError
+from .objects import AppRegistration
 
 OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 

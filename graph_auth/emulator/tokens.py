@@ -10,8 +10,9 @@ import jwt
 from jwt.algorithms import RSAAlgorithm
 
 from . import account_claims
-from .directory import GRAPH_APP_ID, AppRegistration, User, stable_id
+from .constants import GRAPH_APP_ID
 from .keys import b64url
+from .objects import AppRegistration, User, stable_id
 from .scopes import Resource
 
 GROUP_OVERAGE_LIMIT = 200        # more groups than this: the overage claim replaces "groups"

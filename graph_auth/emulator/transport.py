@@ -16,9 +16,8 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from .core import GRAPH_HOST, LOGIN_HOST, EmulatorTimeout
-
-ROUTED_HOSTS = (LOGIN_HOST, GRAPH_HOST)
+from .constants import ROUTED_HOSTS
+from .errors import EmulatorTimeout
 
 
 class NetworkBlocked(requests.exceptions.ConnectionError):

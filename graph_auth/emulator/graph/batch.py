@@ -5,9 +5,11 @@ import base64
 import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..core import GRAPH_FAULT_CODES, GRAPH_FAULT_MESSAGES
+from ..constants import GRAPH_FAULT_CODES, GRAPH_FAULT_MESSAGES
 from ..errors import GraphError, graph_error_body
+from .context import throttled
 from .odata import JSON_TYPE, Result, bad_request
+from .operations import execute
 
 MAX_REQUESTS = 20
 
@@ -96,7 +98,6 @@ def run(em, ctx, request) -> Result:
 
 
 def _execute_one(em, ctx, version, item):
-    from .router import execute, throttled
     parts = urlsplit("/" + item["url"].lstrip("/"))
     segments = [unquote(s) for s in parts.path.split("/") if s]
     if segments[:1] and segments[0] in ("v1.0", "beta"):

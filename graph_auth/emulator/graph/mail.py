@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import time
 
-from ..directory import User
 from ..keys import b64url
+from ..objects import User
+from .context import require
 from .odata import Result, page, select
-from .users import require
 
 MAIL_READ = {"Mail.Read", "Mail.ReadBasic", "Mail.ReadWrite"}
 MAIL_APP = {"Mail.Read", "Mail.ReadWrite"}

@@ -6,9 +6,10 @@ import time
 from importlib import resources
 
 from .. import tokens
-from ..directory import User
 from ..errors import GraphError
+from ..objects import User
 from ..wsgi_io import load_json
+from .context import require, unauthorized
 from .odata import GRAPH_ROOT, Result, bad_request, metadata, page, require_eventual_count, root, select
 
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
@@ -25,13 +26,6 @@ READ_OTHERS_APP = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", 
 GROUPS_OTHERS = READ_OTHERS | {"GroupMember.Read.All", "Group.Read.All"}
 GROUPS_APP = READ_OTHERS_APP | {"GroupMember.Read.All", "Group.Read.All"}
 REVOKE = {"User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}
-
-
-def require(ctx, delegated: set, application: set) -> None:
-    granted = ctx.roles if ctx.app_only else ctx.scopes
-    if not granted & (application if ctx.app_only else delegated):
-        raise GraphError(403, "Authorization_RequestDenied",
-                         "Insufficient privileges to complete the operation.")
 
 
 def _iso(ts: float) -> str:
@@ -211,7 +205,6 @@ def userinfo(em, ctx) -> Result:
     """OIDC UserInfo: ``sub`` is the ID token's (pairwise for the calling app, OIDC Core 5.3.2),
     not the access token's, and claims the user lacks are left out."""
     if ctx.app_only:
-        from .router import unauthorized
         raise unauthorized("The UserInfo endpoint needs a delegated (user) access token.")
     u = ctx.user
     client_id = ctx.claims.get("appid") or ctx.claims.get("azp") or ""

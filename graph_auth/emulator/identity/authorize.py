@@ -70,8 +70,8 @@ def begin(em, tenant_key: str, params: dict):
     types = set((params.get("response_type") or "").split())
     mode = params.get("response_mode") or ("query" if types == {"code"} else "fragment")
     pending = interaction.Pending(id="", kind="authorize", segment=segment, tenant=tenant, app=app,
-                                  scope_request=None, params={**params, "redirect_uri": redirect_uri,
-                                                              "response_mode": mode},
+                                  scope_request=None, finish=finish, fail=fail,
+                                  params={**params, "redirect_uri": redirect_uri, "response_mode": mode},
                                   spa=app.redirect_uri_allowed(redirect_uri, spa=True))
 
     def reject(error, code, text, suberror=None):

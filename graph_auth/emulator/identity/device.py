@@ -71,7 +71,7 @@ def _pending_for(em, grant: DeviceGrant):
     app = em.directory.app(grant.client_id)
     return interaction.new_pending(
         em, kind="device", segment=segment, tenant=tenant, app=app,
-        scope_request=parse_scopes(em.directory, grant.scope, segment),
+        scope_request=parse_scopes(em.directory, grant.scope, segment), finish=finish, fail=fail,
         params={"prompt": "select_account"}, claims=grant.claims, device_code=grant.device_code)
 
 

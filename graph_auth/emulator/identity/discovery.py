@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ..core import LOGIN_HOST
-from ..directory import CONSUMERS_TENANT_ID
+from ..constants import CONSUMERS_TENANT_ID, LOGIN_HOST
 from ..errors import OAuthError
 from ..wsgi_io import Response
 from . import tenants

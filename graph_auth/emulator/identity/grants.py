@@ -7,8 +7,8 @@ import json
 import secrets
 
 from .. import tokens
-from ..directory import User
 from ..errors import OAuthError
+from ..objects import User
 from ..scopes import parse_scopes
 from . import issue, principals
 from .claims_request import parse_claims

@@ -2,10 +2,13 @@
 
 A pending request waits under a random id (the ``flow`` form field) while the user signs in and
 consents; the SSO cookie remembers who is signed in so ``prompt=none`` and account pickers work.
+The flow that starts a pending request (authorize, device login) gives it its own ``finish`` and
+``fail`` steps, so this module never imports the flows back.
 """
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..account_claims import hinted_person
@@ -29,6 +32,8 @@ class Pending:
     tenant: object                 # Tenant, or None for common/organizations
     app: object                    # AppRegistration
     scope_request: ScopeRequest
+    finish: Callable               # finish(em, request, pending) -> Response: deliver the result
+    fail: Callable                 # fail(em, request, pending, error) -> Response: deliver a refusal
     params: dict = field(default_factory=dict)
     claims: dict = field(default_factory=dict)
     created: float = 0.0
@@ -206,20 +211,12 @@ def proceed(em, request, pending: Pending):
 
 def complete(em, request, pending: Pending):
     em.pending.pop(pending.id, None)
-    if pending.kind == "device":
-        from .device import finish
-    else:
-        from .authorize import finish
-    return finish(em, request, pending)
+    return pending.finish(em, request, pending)
 
 
 def abort(em, request, pending: Pending, error: OAuthError):
     em.pending.pop(pending.id, None)
-    if pending.kind == "device":
-        from .device import fail
-    else:
-        from .authorize import fail
-    return fail(em, request, pending, error)
+    return pending.fail(em, request, pending, error)
 
 
 def handle_post(em, request):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import secrets
 
 from .. import account_claims, tokens
-from ..directory import AppRegistration, User
 from ..errors import OAuthError
 from ..keys import b64url
+from ..objects import AppRegistration, User
 from ..records import RefreshGrant
 from ..scopes import GRAPH, Resource, ScopeRequest, resource_for
 from .claims_request import id_token_auth_time, wants_cp1

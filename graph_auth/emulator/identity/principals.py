@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..directory import AppRegistration, Tenant, User
 from ..errors import OAuthError
+from ..objects import AppRegistration, Tenant, User
 
 # What login.live.com shows for an app that is not registered for personal accounts.
 NOT_ENABLED_FOR_CONSUMERS = (
