@@ -1,5 +1,6 @@
 """Views that leave Graph's and the identity platform's failures to graph_auth (no handling of their
 own), for the error-answer tests: a browser page, one that declares a scope, api_view and DRF."""
+from asgiref.sync import sync_to_async
 from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
 from rest_framework.response import Response
@@ -16,6 +17,10 @@ def home(request):
 
 def profile(request):
     return JsonResponse(request.graph.get("/me"))
+
+
+async def profile_async(request):
+    return JsonResponse(await sync_to_async(request.graph.get)("/me"))
 
 
 @graph_scopes_required("Mail.Read")
@@ -38,7 +43,8 @@ class DrfMe(APIView):
 
 
 urlpatterns = [
-    path("", home), path("profile/", profile, name="profile"), path("mail/", mail),
+    path("", home), path("profile/", profile, name="profile"), path("async/profile/", profile_async),
+    path("mail/", mail),
     path("api/me", api_me), path("drf/me", DrfMe.as_view()),
     path("auth/", include("graph_auth.urls")),
 ]

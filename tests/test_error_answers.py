@@ -6,8 +6,9 @@ import socket
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.test import override_settings
+from django.test import AsyncClient, override_settings
 
 from graph_auth.emulator.default_directory import WEB_APP_ID
 from graph_auth.exceptions import GraphRequestError, GraphThrottled
@@ -73,6 +74,16 @@ def test_json_and_xhr_clients_get_json(adele, entra_emulator, headers):
     body = response.json()
     assert body["error"] == "graph_throttled" and body["error_description"]
     assert body["status"] == 503 and body["code"] == "serviceNotAvailable" and body["request_id"]
+
+
+def test_an_async_view_gets_the_same_answer(adele, entra_emulator):
+    entra_emulator.fail_next("graph", 503, headers={"Retry-After": "7"}, times=None)
+    async_client = AsyncClient()
+    async_client.cookies = adele.cookies
+    with graph_auth(GRAPH_MAX_RETRIES=0):
+        response = async_to_sync(async_client.get)("/async/profile/")
+    assert response.status_code == 503 and response["Retry-After"] == "7"
+    assert "graph_auth/unavailable.html" in templates(response)
 
 
 def test_a_throttled_user_fails_fast_with_graphs_retry_after(adele, entra_emulator):
