@@ -13,6 +13,8 @@ from django.test import AsyncClient, override_settings
 from graph_auth.emulator.default_directory import WEB_APP_ID
 from graph_auth.exceptions import GraphRequestError, GraphThrottled
 
+from .test_middleware import adele  # a fixture: Adele signed in
+
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.error_urls")]
 ADELE = "adele@contoso.onmicrosoft.com"
 ACCEPT_JSON = {"HTTP_ACCEPT": "application/json"}
@@ -39,17 +41,14 @@ def closed_port_url() -> str:
 
 
 @pytest.fixture
-def adele(client, entra_emulator, entra_sign_in):
-    assert entra_sign_in(client, ADELE).status_code == 302
-    return client
-
-
-@pytest.fixture
 def adele_expired(client, entra_emulator, entra_sign_in):
-    """Adele with an access token too close to expiry to serve even while the platform is down."""
-    entra_emulator.settings.access_token_lifetime = 10
-    assert entra_sign_in(client, ADELE).status_code == 302
-    entra_emulator.settings.access_token_lifetime = 3599
+    """Adele with an access token too close to expiry to serve even while the platform is down
+    (tokens issued after her sign-in last as usual)."""
+    usual, entra_emulator.settings.access_token_lifetime = entra_emulator.settings.access_token_lifetime, 10
+    try:
+        assert entra_sign_in(client, ADELE).status_code == 302
+    finally:
+        entra_emulator.settings.access_token_lifetime = usual
     return client
 
 
