@@ -83,7 +83,7 @@ def _error(response, kind=None, **extra) -> GraphRequestError:
     error = error if isinstance(error, dict) else {}
     inner = error.get("innerError") or error.get("innererror")
     inner = inner if isinstance(inner, dict) else {}
-    kind = kind or {401: GraphUnauthorized, 403: GraphForbidden}.get(response.status_code, GraphRequestError)
+    kind = kind or (GraphUnauthorized if response.status_code == 401 else GraphRequestError)
     return kind(response.status_code, str(error.get("code") or "unknown"),
                 str(error.get("message") or response.reason or ""),
                 inner.get("request-id") or response.headers.get("request-id"), inner, **extra)
