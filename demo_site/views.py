@@ -5,12 +5,25 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from graph_auth.answers import describe
 from graph_auth.app_settings import app_settings
 from graph_auth.app_tokens import app_graph
 from graph_auth.decorators import graph_scopes_required
-from graph_auth.exceptions import GraphRequestError
+from graph_auth.exceptions import GraphRequestError, GraphThrottled, GraphUnavailable, IdentityPlatformUnavailable
 
 PAGE_SIZE = 10
+# Microsoft busy, down or slow: the page says so. Other failures (a 4xx is a bug here, or a
+# permission) go on to graph_auth's pages and its log.
+OUTAGES = (GraphThrottled, GraphUnavailable, IdentityPlatformUnavailable)
+
+
+def outage(request, template: str, exc) -> HttpResponse:
+    """Render ``template`` with a note that Microsoft failed, and graph_auth's status and Retry-After."""
+    answer = describe(exc)
+    response = render(request, template, {"outage": answer.body["error_description"]}, status=answer.status)
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
 
 
 def home(request):
@@ -23,7 +36,10 @@ def home(request):
 
 @login_required
 def profile(request):
-    me = request.graph.get("/me", params={"$select": "displayName,mail,jobTitle,userPrincipalName,officeLocation"})
+    try:
+        me = request.graph.get("/me", params={"$select": "displayName,mail,jobTitle,userPrincipalName,officeLocation"})
+    except OUTAGES as exc:
+        return outage(request, "demo/profile.html", exc)
     return render(request, "demo/profile.html", {"me": me})
 
 
@@ -54,15 +70,20 @@ def _page(request, path: str, params: dict):
 @login_required
 @graph_scopes_required("Mail.Read")          # incremental consent: asked for when first needed
 def mail(request):
-    messages, next_link = _page(request, "/me/messages", {
-        "$top": PAGE_SIZE, "$select": "subject,from,receivedDateTime,isRead"})
+    try:
+        messages, next_link = _page(request, "/me/messages", {
+            "$top": PAGE_SIZE, "$select": "subject,from,receivedDateTime,isRead"})
+    except OUTAGES as exc:
+        return outage(request, "demo/mail.html", exc)
     return render(request, "demo/mail.html", {"messages": messages, "next_link": next_link})
 
 
 @login_required
 def people(request):
-    users, next_link = _page(request, "/users", {"$top": PAGE_SIZE,
-                                                  "$select": "displayName,mail,jobTitle,id"})
+    try:
+        users, next_link = _page(request, "/users", {"$top": PAGE_SIZE, "$select": "displayName,mail,jobTitle,id"})
+    except OUTAGES as exc:
+        return outage(request, "demo/people.html", exc)
     return render(request, "demo/people.html", {"people": users, "next_link": next_link})
 
 

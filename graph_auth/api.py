@@ -15,59 +15,25 @@ or for multi-tenant apps one in ALLOWED_TENANTS, or any with API_ALLOW_ANY_TENAN
 (API_AUDIENCES: the client id and ``api://<client id>`` by default); expiry; delegated (``scp``) or
 app-only (``idtyp`` "app", or ``roles`` without ``scp`` and ``sub`` == ``oid``), with one of the
 view's scopes or app roles. Failures are 401/403 JSON answers with a ``WWW-Authenticate`` header
-(RFC 6750).
+(RFC 6750); failures of Graph and the identity platform inside the view get graph_auth.answers'
+JSON answers (503 with Retry-After, 403, 502; 401/403 challenges when Graph needs the user).
 """
 from __future__ import annotations
 
-import base64
 import functools
-import logging
 
 import jwt
-from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from . import id_tokens, msal_client
+from . import answers, id_tokens, msal_client
+from .answers import BearerError, obo_failure  # noqa: F401  (their home was here)
 from .app_settings import app_settings
-from .exceptions import (
-    GraphAuthError,
-    GraphRequestError,
-    IdentityPlatformUnavailable,
-    InteractionRequired,
-    InvalidIdToken,
-)
+from .exceptions import GraphAuthError, IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
 from .graph import GraphClient
-from .log import clean
 from .token_store import AppTokenStore
 from .user_tokens import check_refresh_account
-
-logger = logging.getLogger(__name__)
-
-
-class BearerError(Exception):
-    """Why a bearer token was refused: an HTTP status and an RFC 6750 error code."""
-
-    def __init__(self, status: int, error: str | None, description: str, scope: str | None = None,
-                 claims: str | None = None) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description, self.scope, self.claims = status, error, description, scope, claims
-
-    def response(self) -> JsonResponse:
-        params = ['realm=""']
-        if self.error:
-            params += [f'error="{self.error}"', f'error_description="{self.description}"']
-        if self.scope:
-            params.append(f'scope="{self.scope}"')
-        if self.claims:
-            params.append(f'claims="{base64.b64encode(self.claims.encode()).decode()}"')
-        body = {"error": self.error or "unauthorized", "error_description": self.description}
-        if self.claims:
-            body["claims"] = self.claims
-        response = JsonResponse(body, status=self.status)
-        response["WWW-Authenticate"] = "Bearer " + ", ".join(params)
-        return response
 
 
 def bearer_token(request) -> str:
@@ -247,33 +213,19 @@ def api_view(view=None, *, scopes=None, roles=None):
                 check_permissions(claims, scopes, roles)
             except BearerError as exc:
                 return exc.response()
-            except IdentityPlatformUnavailable:
-                return JsonResponse({"error": "temporarily_unavailable"}, status=503)
+            except IdentityPlatformUnavailable as exc:      # its keys or metadata: answered always
+                return answers.describe(exc).json()
             request.api_claims = claims
             request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))
                              if token_kind(claims) == "delegated" else None)
             try:
                 return func(request, *args, **kwargs)
-            except InteractionRequired as exc:
-                return obo_failure(exc).response()
-            except GraphRequestError as exc:
-                return JsonResponse({"error": "graph_error", "status": exc.status_code, "code": exc.code,
-                                     "request_id": exc.request_id}, status=502)
             except GraphAuthError as exc:
-                logger.warning("downstream call failed: %s", clean(exc))
-                return JsonResponse({"error": "downstream_error"}, status=502)
+                answer = answers.api_answer(exc)       # the same answer the middleware and DRF give
+                if answer is None:
+                    raise
+                return answer.json()
         wrapper.graph_auth_api = True          # for the system check on multi-tenant APIs (W030)
         return wrapper
 
     return decorate(view) if view is not None else decorate
-
-
-def obo_failure(exc: InteractionRequired) -> BearerError:
-    """What the API tells its caller when Graph can't be had on their behalf without interaction
-    (consent missing, a Conditional Access or CAE claims challenge, a revoked session)."""
-    if exc.error == "consent_required" or exc.suberror == "consent_required" or 65001 in exc.codes:
-        return BearerError(403, "consent_required", "The user has not consented to what this API "
-                                                    "needs from Microsoft Graph.")
-    return BearerError(401, "invalid_token" if not exc.claims else "insufficient_claims",
-                       "A new sign-in is needed (the session was revoked, or Conditional Access "
-                       "asks for more).", claims=exc.claims)

@@ -60,6 +60,13 @@ DEFAULTS = {
     # Graph client
     "GRAPH_MAX_RETRIES": 3,               # retries on 429 / 503 / 504
     "GRAPH_MAX_RETRY_AFTER": 30,          # longest Retry-After (seconds) worth waiting for
+
+    # Failures of Graph and the identity platform in views: answered (503 + Retry-After, 403, 502;
+    # a page or JSON) by the middleware, api_view and graph_auth.drf. False: the site handles them.
+    "HANDLE_ERRORS": True,
+    "UNAVAILABLE_TEMPLATE": "graph_auth/unavailable.html",     # 503: throttled, down, timed out
+    "FORBIDDEN_TEMPLATE": "graph_auth/forbidden.html",         # 403: Graph refused
+    "GRAPH_ERROR_TEMPLATE": "graph_auth/graph_error.html",     # 502: any other Graph or token error
 }
 
 

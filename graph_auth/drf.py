@@ -1,6 +1,7 @@
 """Django REST framework support (optional: import this module only where DRF is installed).
 
-    REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ["graph_auth.drf.GraphBearerAuthentication"]}
+    REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ["graph_auth.drf.GraphBearerAuthentication"],
+                      "EXCEPTION_HANDLER": "graph_auth.drf.exception_handler"}
 
     class Me(APIView):
         permission_classes = [HasScopeOrRole]
@@ -8,36 +9,67 @@
         required_roles = ["Reports.Read"]           # app-only tokens
         def get(self, request):
             return Response(request.graph.get("/me"))   # on behalf of the caller
+
+Failures of Graph and the identity platform get the answers ``api_view`` gives (graph_auth.answers):
+from ``exception_handler``, or from graph_auth's middleware when DRF re-raises them.
 """
 from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.debug import sensitive_variables
-from rest_framework import exceptions
+from rest_framework import exceptions, views
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
+from . import answers
 from .api import BearerError, OnBehalfOf, check_permissions, granted, token_kind, validate_access_token
-from .exceptions import IdentityPlatformUnavailable
+from .exceptions import GraphAuthError, IdentityPlatformUnavailable
 from .graph import GraphClient
 from .models import MicrosoftAccount
 
 
-class IdentityPlatformDown(exceptions.APIException):
-    """The Microsoft identity platform can't be reached (keys, metadata or on-behalf-of): try later."""
-    status_code = 503
-    default_detail = "The Microsoft identity platform is unavailable. Try again in a moment."
-    default_code = "temporarily_unavailable"
+class GraphAuthAPIException(exceptions.APIException):
+    """A graph_auth failure as DRF's own exception: DRF's handler answers with its status, body and
+    headers (``Retry-After``, ``WWW-Authenticate``)."""
+
+    def __init__(self, answer: answers.Answer) -> None:
+        super().__init__()
+        self.status_code = answer.status
+        self.detail = dict(answer.body)          # as it is: DRF would turn numbers and None into text
+        retry_after = answer.headers.get("Retry-After")
+        self.wait = int(retry_after) if retry_after else None
+        self.auth_header = answer.headers.get("WWW-Authenticate")
+
+
+class IdentityPlatformDown(GraphAuthAPIException):
+    """The Microsoft identity platform can't be reached (keys or metadata): try later."""
+
+    def __init__(self) -> None:
+        super().__init__(answers.describe(IdentityPlatformUnavailable()))
+
+
+def exception_handler(exc, context):
+    """DRF's exception handler, answering graph_auth's failures as ``api_view`` does
+    (``REST_FRAMEWORK["EXCEPTION_HANDLER"] = "graph_auth.drf.exception_handler"``)."""
+    if isinstance(exc, GraphAuthError):
+        answer = answers.api_answer(exc)
+        if answer is not None:
+            exc = GraphAuthAPIException(answer)
+    return views.exception_handler(exc, context)
 
 
 class _OnBehalfOf(OnBehalfOf):
-    """On-behalf-of tokens whose platform outages DRF renders as 503 (not 500)."""
+    """On-behalf-of tokens whose failures (platform down, the user needed) DRF answers by itself,
+    whatever its exception handler."""
 
     def get_token(self, *args, **kwargs) -> str:
         try:
             return super().get_token(*args, **kwargs)
-        except IdentityPlatformUnavailable:
-            raise IdentityPlatformDown() from None
+        except GraphAuthError as exc:
+            answer = answers.api_answer(exc)
+            if answer is None:
+                raise
+            raise GraphAuthAPIException(answer) from None
 
 
 class TokenUser:

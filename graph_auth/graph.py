@@ -15,10 +15,17 @@ import time
 from urllib.parse import urlsplit
 
 from django.views.decorators.debug import sensitive_variables
-from requests import RequestException
+from requests import RequestException, Timeout
 
 from .app_settings import app_settings
-from .exceptions import GraphRequestError, GraphThrottled, GraphUnauthorized
+from .exceptions import (
+    GraphForbidden,
+    GraphRequestError,
+    GraphThrottled,
+    GraphTimeout,
+    GraphUnauthorized,
+    GraphUnavailable,
+)
 from .http import get_session, without_request
 
 logger = logging.getLogger(__name__)
@@ -99,6 +106,7 @@ class GraphClient:
         self.max_retry_after = (app_settings.GRAPH_MAX_RETRY_AFTER if max_retry_after is None
                                 else max_retry_after)
         self.sleep = sleep
+        self.required_scopes: list[str] = []       # what the view declared (require_scopes)
 
     # -- verbs ------------------------------------------------------------------------------------
     def get(self, path: str, params=None, **kwargs):
@@ -119,7 +127,9 @@ class GraphClient:
     @sensitive_variables()
     def require_scopes(self, scopes) -> None:
         """Make sure the token covers ``scopes``; raises InteractionRequired (with the scopes) when
-        the user must consent first. graph_auth's middleware turns that into a consent round trip."""
+        the user must consent first. graph_auth's middleware turns that into a consent round trip,
+        as it does (once) for a Graph 403 on a client whose view declared scopes."""
+        self.required_scopes = list(dict.fromkeys([*self.required_scopes, *scopes]))
         self.token_provider.get_token(list(scopes))
 
     # -- paging -----------------------------------------------------------------------------------
@@ -172,8 +182,8 @@ class GraphClient:
                     method, url, params=params, json=json, data=data,
                     headers={**(headers or {}), "Authorization": f"Bearer {token}"})
             except RequestException as exc:
-                raise GraphRequestError(0, "transportError",
-                                        f"{type(exc).__name__} calling Graph") from without_request(exc)
+                kind = GraphTimeout if isinstance(exc, Timeout) else GraphUnavailable
+                raise kind(0, "transportError", f"{type(exc).__name__} calling Graph") from without_request(exc)
             status = response.status_code
             if status < 400:
                 return response
@@ -195,6 +205,8 @@ class GraphClient:
                 self.sleep(wait)
                 attempt += 1
                 continue
+            if status == 403:
+                raise _error(response, GraphForbidden, scopes=self.required_scopes)
             raise _error(response)
 
     # -- $batch -----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""GraphAuthMiddleware: a lazy ``request.graph``, access tokens refreshed ahead of expiry, and the
-way back through sign-in when tokens can't be had silently.
+"""GraphAuthMiddleware: a lazy ``request.graph``, access tokens refreshed ahead of expiry, the way
+back through sign-in when tokens can't be had silently, and an answer (never a 500) when Graph or
+the identity platform fails (graph_auth.answers).
 
 Put it after ``AuthenticationMiddleware``. A request that neither uses Graph nor needs a refresh
 costs no database query: what the middleware needs (when to refresh) lives in the session.
@@ -8,21 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import urlencode
 
-from django.contrib.auth import logout
-from django.http import HttpResponseRedirect, JsonResponse
-from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from . import answers
 from . import session as keys
-from .exceptions import IdentityPlatformUnavailable, InteractionRequired
+from .answers import reauthenticate, wants_json  # noqa: F401  (wants_json's home was here)
+from .exceptions import IdentityPlatformUnavailable, InteractionRequired, TokenError
 from .graph import GraphClient
 from .log import clean
+from .session import REAUTH_KEY  # noqa: F401  (its home was here)
 from .user_tokens import UserTokens
 
 logger = logging.getLogger(__name__)
-REAUTH_KEY = "graph_auth_reauth"          # what the next sign-in must ask for (scopes, claims)
 
 
 def user_graph(request) -> GraphClient:
@@ -52,38 +51,11 @@ class GraphAuthMiddleware:
             UserTokens(request).refresh()
         except InteractionRequired as exc:
             return reauthenticate(request, exc)
-        except IdentityPlatformUnavailable as exc:
-            # The access token may still be good; views that need Graph will say if it is not.
+        except (IdentityPlatformUnavailable, TokenError) as exc:
+            # The access token may still be good; views that need Graph will say if it is not
+            # (a refused refresh, e.g. an expired client secret, must not take down every page).
             logger.warning("could not refresh tokens ahead of expiry: %s", clean(exc))
         return None
 
     def process_exception(self, request, exception):
-        if isinstance(exception, InteractionRequired):
-            return reauthenticate(request, exception)
-        return None
-
-
-def wants_json(request) -> bool:
-    if request.headers.get("x-requested-with") == "XMLHttpRequest":
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def reauthenticate(request, error: InteractionRequired):
-    """Send the user through sign-in and back to this URL (HTML), or answer 401 (JSON).
-
-    Incremental consent keeps the Django session; a revoked or expired grant ends it first.
-    """
-    consent = error.scopes and (error.error == "consent_required" or error.suberror == "consent_required"
-                                or 65001 in error.codes)
-    next_url = request.get_full_path() if request.method in ("GET", "HEAD") else request.headers.get("referer", "/")
-    if not consent:
-        logout(request)
-    request.session[REAUTH_KEY] = {"scopes": list(error.scopes) if consent else [],
-                                   "claims": error.claims}
-    login_url = f"{reverse('graph_auth:login')}?{urlencode({'next': next_url})}"
-    if wants_json(request):
-        return JsonResponse({"error": "consent_required" if consent else "reauthentication_required",
-                             "login_url": login_url}, status=401)
-    return HttpResponseRedirect(login_url)
+        return answers.respond(request, exception)

@@ -7,6 +7,8 @@ FLOWS_KEY = "graph_auth_flows"          # state -> {"flow": msal flow, "next": u
 TOKEN_KEY = "graph_auth_token"          # {"account", "refresh_at", "expires_at", "scopes"}
 LOGIN_HINT_KEY = "graph_auth_login_hint"
 SID_KEY = "graph_auth_sid"
+REAUTH_KEY = "graph_auth_reauth"        # what the next sign-in must ask for: {"scopes", "claims"}
+CONSENT_ASKED_KEY = "graph_auth_consent_asked"   # a Graph 403 sent the user to consent: {"next", "at"}
 MAX_FLOWS = 5                           # sign-ins started in several tabs at once
 FLOW_LIFETIME = 3600
 

@@ -122,10 +122,11 @@ def test_obo_without_the_users_consent(client, entra_emulator, entra_directory, 
 
 
 def test_identity_platform_down_during_obo(client, entra_emulator, entra_session):
+    """503, as DRF answers it (it was 502 "downstream_error": the unified mapping of issue 9)."""
     token = spa_token(entra_emulator, entra_session)
     entra_emulator.fail_next("token", 503, times=None)
     status, body, _ = call(client, "/api/me", token)
-    assert status == 502 and body["error"] == "downstream_error"
+    assert status == 503 and body["error"] == "temporarily_unavailable"
 
 
 def test_drf_view(client, entra_emulator, entra_session, entra_sign_in):

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.template import Context, Template
 from django.test import Client, RequestFactory, override_settings
 
@@ -89,3 +90,32 @@ def test_spa_page_is_configured_for_the_emulator(client, entra_emulator):
     assert config == {"authorize": "/_emulator/organizations/oauth2/v2.0/authorize",
                       "token": "/_emulator/organizations/oauth2/v2.0/token", "clientId": SPA_APP_ID,
                       "scope": f"api://{WEB_APP_ID}/access_as_user", "api": "/api/me"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page, path", [("/profile/", "/v1.0/me"), ("/mail/", "/v1.0/me/messages"),
+                                        ("/people/", "/v1.0/users")])
+def test_the_demo_pages_say_when_microsoft_is_busy_or_down(client, entra_emulator, entra_sign_in, page, path):
+    entra_sign_in(client, ADELE)
+    entra_emulator.fail_next(f"graph:{path}", 503, headers={"Retry-After": "7"}, times=None)
+    with override_settings(GRAPH_AUTH={**settings.GRAPH_AUTH, "GRAPH_MAX_RETRIES": 0}):
+        busy = client.get(page)
+    entra_emulator.clear_faults()
+    entra_emulator.fail_next(f"graph:{path}", delay=2)
+    with override_settings(GRAPH_AUTH={**settings.GRAPH_AUTH, "TIMEOUT": 0.1}):
+        slow = client.get(page)
+    for response in (busy, slow):
+        body = response.content.decode()
+        assert response.status_code == 503 and 'id="graph-outage"' in body and "graph_auth demo" in body
+    assert busy["Retry-After"] == "7" and "busy" in busy.content.decode()
+    assert "too long" in slow.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_demo_does_not_hide_other_graph_failures(client, entra_emulator, entra_sign_in):
+    """A 400 is a bug in the page (or a 403 a permission): graph_auth's page says so, and its log."""
+    entra_sign_in(client, ADELE)
+    entra_emulator.fail_next("graph:/v1.0/me", 400)
+    response = client.get("/profile/")
+    assert response.status_code == 502 and "graph-outage" not in response.content.decode()
+    assert "graph_auth/graph_error.html" in [t.name for t in response.templates]

@@ -1,5 +1,5 @@
 """Django REST framework: GraphBearerAuthentication authenticates only what api_view would accept,
-and an unavailable identity platform is a 503."""
+and an unavailable identity platform is a 503 (with api_view's body: tests/test_error_answers_api.py)."""
 from __future__ import annotations
 
 import pytest
@@ -55,7 +55,7 @@ def test_an_unavailable_identity_platform_is_a_503(client, entra_emulator, entra
     token = spa_token(entra_emulator, entra_session)
     entra_emulator.fail_next(endpoint, 503, times=None)
     status, body, _ = call(client, "/v1/me", token)
-    assert status == 503 and body["detail"]
+    assert status == 503 and body["error"] == "temporarily_unavailable" and body["error_description"]
 
 
 def test_an_unavailable_identity_platform_during_on_behalf_of_is_a_503(client, entra_emulator, entra_session):
@@ -63,4 +63,4 @@ def test_an_unavailable_identity_platform_during_on_behalf_of_is_a_503(client, e
     assert call(client, "/v1/whoami", token)[0] == 200                 # keys fetched and cached
     entra_emulator.fail_next("token", 503, times=None)
     status, body, _ = call(client, "/v1/me", token)
-    assert status == 503 and body["detail"]
+    assert status == 503 and body["error"] == "temporarily_unavailable" and body["error_description"]

@@ -22,7 +22,7 @@ from ..backends import GraphAuthBackend
 from ..exceptions import AuthFlowError, ClaimsRejected, IdentityPlatformUnavailable, InvalidIdToken, TokenError
 from ..graph import GraphClient
 from ..log import clean
-from ..middleware import REAUTH_KEY
+from ..session import REAUTH_KEY
 from ..user_tokens import store_sign_in
 
 logger = logging.getLogger(__name__)
