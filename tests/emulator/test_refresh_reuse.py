@@ -4,6 +4,7 @@ answered with a new one (SPA tokens inside their fixed 24 hours); the emulator's
 import msal
 import pytest
 
+from graph_auth.emulator import Emulator
 from graph_auth.emulator.default_directory import SPA_APP_ID, WEB_APP_ID, WEB_APP_SECRET
 
 from .conftest import ADELE
@@ -18,6 +19,13 @@ SPA_SCOPE = f"api://{WEB_APP_ID}/access_as_user"
 def _redeem(make_app, refresh_token: str, scopes=("User.Read",)) -> dict:
     """Redeem ``refresh_token`` with msal, as another worker holding that token would."""
     return make_app().acquire_token_by_refresh_token(refresh_token, list(scopes))
+
+
+def _post(session, refresh_token: str):
+    """POST the refresh-token grant as the web app, as any HTTP client may."""
+    return session.post(TOKEN_URL, data={
+        "client_id": WEB_APP_ID, "client_secret": WEB_APP_SECRET, "grant_type": "refresh_token",
+        "refresh_token": refresh_token, "scope": "User.Read offline_access openid profile"})
 
 
 def _rotate(app) -> str:
@@ -41,9 +49,7 @@ def test_a_used_refresh_token_still_refreshes_and_gets_a_new_one(entra_emulator,
 def test_a_used_refresh_token_on_the_wire(entra_emulator, entra_session, signed_in):
     app, first = signed_in
     _rotate(app)
-    data = {"client_id": WEB_APP_ID, "client_secret": WEB_APP_SECRET, "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"], "scope": "User.Read offline_access openid profile"}
-    response = entra_session.post(TOKEN_URL, data=data)
+    response = _post(entra_session, first["refresh_token"])
     assert response.status_code == 200
     assert response.json()["refresh_token"] not in (first["refresh_token"], "")
 
@@ -104,15 +110,12 @@ def test_strict_mode_refuses_a_used_refresh_token(entra_emulator, entra_session,
     newest = _rotate(app)
     body = assert_entra_error(_redeem(make_app, first["refresh_token"]), "invalid_grant", 70000)
     assert body["suberror"] == "bad_token" and "reject_rotated_refresh_tokens" in body["error_description"]
-    response = entra_session.post(TOKEN_URL, data={
-        "client_id": WEB_APP_ID, "client_secret": WEB_APP_SECRET, "grant_type": "refresh_token",
-        "refresh_token": first["refresh_token"], "scope": "User.Read offline_access openid profile"})
+    response = _post(entra_session, first["refresh_token"])
     assert response.status_code == 400
     assert_entra_error(response.json(), "invalid_grant", 70000)
     assert "access_token" in _redeem(make_app, newest)   # the newest one was never used
 
 
 def test_strict_mode_can_be_chosen_when_the_emulator_is_made():
-    from graph_auth.emulator import Emulator
     assert Emulator(reject_rotated_refresh_tokens=True).settings.reject_rotated_refresh_tokens
     assert not Emulator().settings.reject_rotated_refresh_tokens      # Entra's semantics by default
