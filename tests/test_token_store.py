@@ -245,6 +245,9 @@ def refresh_in_threads(user, emulator, count: int) -> list:
 @pytest.mark.parametrize("count", [2, 6])
 def test_concurrent_refreshes_never_lose_a_refresh_token(threaded_db, client, entra_emulator,
                                                          entra_sign_in, count):
+    # The point is that the newest refresh token is stored: the strict mode makes a used one fail
+    # (Entra would still accept it, hiding the loss).
+    entra_emulator.settings.reject_rotated_refresh_tokens = True
     assert entra_sign_in(client, ADELE).status_code == 302
     user = get_user_model().objects.get()
     first_rt = refresh_token_of(TokenStore(user).load())
@@ -267,6 +270,9 @@ def test_concurrent_refreshes_never_lose_a_refresh_token(threaded_db, client, en
 def test_without_the_lock_last_write_wins_loses_the_refresh_token(threaded_db, client, entra_emulator,
                                                                   entra_sign_in):
     """The control experiment: read, refresh, write back without locked() fails as it must."""
+    # The loser refreshes with a used refresh token: only the strict mode refuses it (Entra accepts
+    # it), which is what shows that without the lock the newest token is not the one kept.
+    entra_emulator.settings.reject_rotated_refresh_tokens = True
     assert entra_sign_in(client, ADELE).status_code == 302
     user = get_user_model().objects.get()
     account, loaded = account_id(entra_emulator), threading.Barrier(2)

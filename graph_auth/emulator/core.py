@@ -41,9 +41,10 @@ class EmulatorSettings:
     code_lifetime: int = 600
     device_code_lifetime: int = 900
     device_code_interval: int = 5
-    # Entra keeps a used refresh token valid; the emulator rejects it by default, so that a client
-    # that loses the rotated token (two workers, last write wins) fails loudly in tests.
-    reject_rotated_refresh_tokens: bool = True
+    # Entra keeps a used refresh token valid until it expires or is revoked (each use still returns
+    # a new one). True refuses a used token (AADSTS70000): opt in to prove a client stores the
+    # newest token, e.g. that two workers refreshing at once don't lose it (last write wins).
+    reject_rotated_refresh_tokens: bool = False
     # Where browsers reach the sign-in pages. None: https://login.microsoftonline.com (no
     # browser can get there offline); graph_auth sets it to the emulator's mount in the demo.
     browser_url: str | None = None

@@ -138,11 +138,13 @@ def refresh_token(em, request, form, *, app, segment, tenant, client_auth):
                          f"{_iso(grant.issued_at)} and was inactive for "
                          f"{int(em.settings.refresh_token_lifetime // 86400)}.00:00:00.",
                          suberror="bad_token")
+    # Entra doesn't revoke a refresh token when it is used; only the emulator's strict mode does.
     if grant.rotated_out and em.settings.reject_rotated_refresh_tokens:
         raise OAuthError("invalid_grant", 70000,
-                         "The provided value for the 'refresh_token' parameter is not valid: it was "
-                         "already redeemed and replaced by a newer refresh token (emulator setting "
-                         "reject_rotated_refresh_tokens).", suberror="bad_token")
+                         "The provided value for the input parameter 'refresh_token' or 'assertion' "
+                         "is not valid. (Emulator: this refresh token was already used; the setting "
+                         "reject_rotated_refresh_tokens refuses used tokens, Entra accepts them.)",
+                         suberror="bad_token")
     if tenant is not None and tenant.id != grant.tenant_id:
         raise OAuthError("invalid_grant", 50020, "The refresh token belongs to another tenant.")
     scope_request = _scopes(em, form, segment)
