@@ -90,10 +90,10 @@ class Host:
         user = grant and self.emulator.directory.user(grant.user_id)
         return user.user_principal_name if user else None
 
-    def is_down_for(self, headers) -> bool:
+    def is_down_for(self, path: str, headers) -> bool:
         """Whether to drop this request: identity (and its browser pages) while ``down``."""
         host = (headers.get("X-Emulated-Host") or "").split(":")[0].lower()
-        return self.down and host != GRAPH_HOST
+        return self.down and host != GRAPH_HOST and not path.startswith("/_control/")
 
     # -- /_control/ ----------------------------------------------------------------------------
     def control(self, environ, start_response):
@@ -164,7 +164,7 @@ class Handler(WSGIRequestHandler):
         if not super().parse_request():
             return False
         host: Host = self.server.get_app()
-        if host.is_down_for(self.headers):
+        if host.is_down_for(self.path, self.headers):
             host.dropped += 1
             # Reset the connection without an answer: the client sees a transport error.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

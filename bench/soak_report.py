@@ -182,7 +182,7 @@ def rows(s: dict) -> list[tuple[str, str]]:
         ("non-Graph page p99 s during fault", _fmt(p["latency_during"]["p99"])),
         ("starts/s non-Graph: before > during", f"{pb:.1f} > {pd:.1f} ({pct(pb, pd)})"),
         ("starts/s all pages: before > during", f"{ab:.1f} > {ad:.1f} ({pct(ab, ad)})"),
-        ("longest worker hold s", _fmt(s["max_worker_hold_s"], 1)),
+        ("longest worker hold s", _fmt(s["max_worker_hold_s"])),
         ("recovery after fault s", "not recovered" if s["recovery_s"] is None else _fmt(s["recovery_s"], 1)),
         ("targets missed", str(len(missed))),
     ]
