@@ -27,12 +27,12 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.soak_browser import User  # noqa: E402
-from bench.soak_emulator import soak_upn  # noqa: E402
-from bench.soak_faults import FAULTS, Fault  # noqa: E402
-from bench.soak_load import Load, check_refresh_tokens, sign_in_all  # noqa: E402
-from bench.soak_report import Run, summarize, table  # noqa: E402
-from bench.soak_stack import Config, HarnessError, Stack, pg_connect  # noqa: E402
+from bench.soak_browser import User
+from bench.soak_emulator import soak_upn
+from bench.soak_faults import FAULTS, Fault
+from bench.soak_load import Load, check_refresh_tokens, sign_in_all
+from bench.soak_report import Run, summarize, table
+from bench.soak_stack import Config, HarnessError, Stack, pg_connect
 
 SPREAD_BATCHES = 12             # sign-in batches whose first refreshes fall across the refresh period
 
@@ -109,7 +109,8 @@ def parse_args(argv=None):
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=120, help="length of the measured phase")
     parser.add_argument("--rate", type=float, help="page requests per second (default: users / 10)")
-    parser.add_argument("--fault", default="none", help=f"one of: {', '.join(FAULTS)}, or all (comma-separated list too)")
+    parser.add_argument("--fault", default="none",
+                        help=f"one of: {', '.join(FAULTS)}; or several, comma-separated; or all")
     parser.add_argument("--smoke", action="store_true", help="CI smoke: 12 users, 20 s, 10 requests/s, graph-503")
     parser.add_argument("--json", metavar="FILE", help="also write the numbers as JSON (- for stdout)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed too")

@@ -25,9 +25,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from graph_auth.emulator import Emulator  # noqa: E402
-from graph_auth.emulator.core import GRAPH_HOST  # noqa: E402
-from graph_auth.emulator.default_directory import CONTOSO, WEB_APP_ID, default_directory  # noqa: E402
+from graph_auth.emulator import Emulator
+from graph_auth.emulator.core import GRAPH_HOST
+from graph_auth.emulator.default_directory import CONTOSO, WEB_APP_ID, default_directory
 
 PASSWORD = "Passw0rd!"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

@@ -13,6 +13,7 @@ RETRY_AFTER = 5             # the 429 storm's Retry-After
 REFRESH_HELD = 3            # worker-killed-mid-refresh: refresh grants held this long ...
 KILL_AFTER = 0.5            # ... and the worker holding one is killed after this long
 KILL_EVERY = 4              # at most one kill per this many seconds
+IN_TRANSACTION_EVERY = 0.02  # db-connections-killed: how often to look for connections mid-transaction
 REVOKED_SHARE = 2           # sessions-revoked: every other user
 
 
@@ -89,14 +90,14 @@ class Graph503(Fault):
 
 class DbConnectionsKilled(Fault):
     name = "db-connections-killed"
-    what = ("pg_terminate_backend of the site's connections: those inside a transaction (e.g. holding "
-            "a token row during a refresh) every 0.1 s, all of them every 1 s")
+    what = (f"pg_terminate_backend of the site's connections: those inside a transaction (e.g. holding "
+            f"a token row during a refresh) every {IN_TRANSACTION_EVERY} s, all of them every 1 s")
 
     def loop(self) -> None:
         killed = 0
         with pg_connect(self.stack.config) as conn:
             last_all = 0.0
-            while not self._stop.wait(0.1):
+            while not self._stop.wait(IN_TRANSACTION_EVERY):
                 every = time.time() - last_all >= 1
                 last_all = time.time() if every else last_all
                 rows = conn.execute(

@@ -36,7 +36,7 @@ def percentiles(values: list[float]) -> dict:
     if not values:
         return {"p50": None, "p95": None, "p99": None, "n": 0}
     ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]  # noqa: E731
+    pick = lambda q: ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]  # noqa: E731
     return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": len(ordered)}
 
 
@@ -97,7 +97,8 @@ def summarize(run: Run) -> dict:
         "expected_sign_outs": sum(1 for r in res if r.signed_out and r.expected_sign_out),
         "sign_ins_during_run": sum(1 for u in run.users for t, _ in u.sign_ins if t >= run.t0),
         "failed_sign_ins_during_run": sum(1 for u in run.users for t, e in u.sign_ins if t >= run.t0 and e),
-        "refresh_grants": len(grants), "failed_refresh_grants": sum(1 for _, s in grants if s != 200),
+        "refresh_grants": len(grants), "failed_refresh_grants": sum(1 for _, s in grants if s is not None and s >= 400),
+        "unanswered_refresh_grants": sum(1 for _, s in grants if s is None),   # still held by a fault
         "lost_refresh_tokens": len(lost), "lost_detail": {run.users[i].upn: why for i, why in lost.items()},
         "unchecked_refresh_tokens": sum(1 for o in run.refresh_checks.values() if o.startswith("unavailable")),
         "duplicate_users": run.duplicate_users, "pages": pages, "starts_per_s": starts,

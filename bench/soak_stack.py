@@ -85,8 +85,8 @@ class Stack:
             [sys.executable, "-m", "gunicorn", "bench.soak_wsgi:application", "--worker-class", "gthread",
              "--workers", str(self.config.workers), "--threads", str(self.config.threads),
              "--bind", f"127.0.0.1:{site_port}", "--timeout", "120", "--graceful-timeout", "3",
-             "--backlog", "2048", "--error-logfile", errlog, "--log-level", "warning"],
-            env=self.env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--backlog", "2048", "--error-logfile", "-", "--log-level", "warning"],
+            env=self.env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(errlog, "w"))    # noqa: SIM115
         self.procs.append(self.gunicorn)
         self.wait_for_site(errlog)
 
@@ -136,7 +136,7 @@ class Stack:
         request = urllib.request.Request(f"{self.emulator_url}/_control/{action}", data=json.dumps(args).encode(),
                                          headers={"Content-Type": "application/json"}, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:        # noqa: S310
+            with urllib.request.urlopen(request, timeout=30) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             raise HarnessError(f"emulator control {action}: {exc.read()[:300]!r}") from exc
