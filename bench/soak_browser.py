@@ -30,6 +30,7 @@ class Result:
     error: str | None = None           # timeout, connection, ...
     server_start: float | None = None  # when a worker started it (X-Soak-Start)
     server_time: float | None = None   # how long the worker held it (X-Soak-Time)
+    retry_after: str | None = None     # the answer's Retry-After header
     signed_out: bool = False           # redirected to sign-in
     expected_sign_out: bool = False    # ... because the user's sessions were revoked
 
@@ -129,6 +130,7 @@ class User:
             if "X-Soak-Start" in response.headers:
                 result.server_start = float(response.headers["X-Soak-Start"])
                 result.server_time = float(response.headers["X-Soak-Time"])
+            result.retry_after = response.headers.get("Retry-After")
             location = response.headers.get("Location", "")
             result.signed_out = response.status_code == 302 and "/auth/login/" in location
         result.done = time.time()

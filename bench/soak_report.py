@@ -90,6 +90,7 @@ def summarize(run: Run) -> dict:
         "fault_window_s": [round(f0 - run.t0, 1), round(f1 - run.t0, 1)],
         "status_5xx": sum(1 for s in statuses if s >= 500), "status_500": statuses.count(500),
         "status_503": statuses.count(503),
+        "status_503_without_retry_after": sum(1 for r in res if r.status == 503 and not r.retry_after),
         "other_errors": sum(1 for r in res if r.status is None or 400 <= r.status < 500
                             or (300 <= r.status < 400 and not r.signed_out)),
         "transport_errors": _count_by(r.error for r in res if r.error),
@@ -130,6 +131,7 @@ def targets(run: Run, s: dict) -> dict:
     before, during = plain["starts_per_s_before"], plain["starts_per_s_during"]
     p99 = plain["latency_during"]["p99"]
     result = {"0 x 500": s["status_500"] == 0,
+              "every 503 has Retry-After": s["status_503_without_retry_after"] == 0,
               "0 lost refresh tokens": s["lost_refresh_tokens"] == 0,
               "0 duplicate users": s["duplicate_users"] == 0,
               "non-Graph page >= 80 % of its rate before the fault": before > 0 and during >= 0.8 * before,
