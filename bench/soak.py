@@ -53,7 +53,9 @@ def run_one(fault_name: str, args) -> dict:
         lifetimes = [margin + max(1, round(args.refresh_every * (b + 1) / SPREAD_BATCHES))
                      for b in range(SPREAD_BATCHES)]
         log(f"[{fault_name}] signing {args.users} users in through the pages")
+        started = time.time()
         sign_in_errors = sign_in_all(users, lifetimes, lambda s: stack.control("settings", access_token_lifetime=s))
+        log(f"[{fault_name}] {args.users - len(sign_in_errors)} signed in ({time.time() - started:.0f} s)")
         stack.control("settings", access_token_lifetime=margin + args.refresh_every)
         load = Load(users, args.rate, args.seconds, args.timeout)
         t0 = time.time() + 0.5

@@ -39,13 +39,11 @@ class Load:
         self._inflight = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self.started_at = self.ended_at = 0.0
 
     def run(self, t0: float) -> None:
         order = list(self.users)
         random.Random(9).shuffle(order)
         count = int(self.rate * self.duration)
-        self.started_at = t0
         for k in range(count):
             at = t0 + k / self.rate
             delay = at - time.time()
@@ -59,7 +57,6 @@ class Load:
                     continue
                 self._inflight += 1
             threading.Thread(target=self._one, args=(user, page, at), daemon=True).start()
-        self.ended_at = time.time()
 
     def _one(self, user: User, page: str, at: float) -> None:
         try:

@@ -85,7 +85,8 @@ def summarize(run: Run) -> dict:
     grants = [(t, s) for t, s in run.refresh_grants if run.t0 <= t]
     out = {
         "fault": run.fault, "what": run.what, "users": len(run.users), "duration_s": run.duration,
-        "target_rate": run.rate, "achieved_rate": len(res) / run.duration, "requests": len(res),
+        "target_rate": run.rate, "achieved_rate": (len(res) + run.left_in_flight) / run.duration,
+        "requests": len(res) + run.left_in_flight,
         "skipped_by_generator": run.skipped, "left_in_flight": run.left_in_flight,
         "fault_window_s": [round(f0 - run.t0, 1), round(f1 - run.t0, 1)],
         "status_5xx": sum(1 for s in statuses if s >= 500), "status_500": statuses.count(500),
