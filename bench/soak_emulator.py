@@ -166,7 +166,8 @@ class Handler(WSGIRequestHandler):
             return False
         host: Host = self.server.get_app()
         if host.is_down_for(self.path, self.headers):
-            host.dropped += 1
+            with host.lock:
+                host.dropped += 1
             # Reset the connection without an answer: the client sees a transport error.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True

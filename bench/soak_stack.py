@@ -76,17 +76,20 @@ class Stack:
              str(self.config.users), "--site", self.site_url], stdout=subprocess.PIPE, stderr=log,
             text=True, cwd=ROOT)
         self.procs.append(emulator)
+        log.close()                         # the child has its own copy
         line = emulator.stdout.readline()
         if not line.startswith("ready "):
             raise HarnessError(f"the emulator did not start (see {log.name})")
         self.emulator_url = line.split()[1]
         errlog = os.path.join(self.config.logdir, f"{name}.gunicorn.log")
+        errfile = open(errlog, "w")         # noqa: SIM115 — gunicorn writes it
         self.gunicorn = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "bench.soak_wsgi:application", "--worker-class", "gthread",
              "--workers", str(self.config.workers), "--threads", str(self.config.threads),
              "--bind", f"127.0.0.1:{site_port}", "--timeout", "120", "--graceful-timeout", "3",
              "--backlog", "2048", "--error-logfile", "-", "--log-level", "warning"],
-            env=self.env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(errlog, "w"))    # noqa: SIM115
+            env=self.env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errfile)
+        errfile.close()                     # the child has its own copy
         self.procs.append(self.gunicorn)
         self.wait_for_site(errlog)
 
