@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -17,6 +16,7 @@ from .. import id_tokens, revocation
 from .. import session as keys
 from ..app_settings import app_settings
 from ..exceptions import IdentityPlatformUnavailable
+from ..pages import render_page
 from ..token_store import TokenStore
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class LogoutView(View):
     template_name = "graph_auth/logout.html"
 
     def get(self, request):
-        return render(request, self.template_name)
+        return render_page(request, self.template_name)
 
     def post(self, request):
         login_hint = request.session.get(keys.LOGIN_HINT_KEY)
@@ -61,8 +61,8 @@ class SignOutEverywhereView(LoginRequiredMixin, View):
     template_name = "graph_auth/logout_everywhere.html"
 
     def get(self, request):
-        return render(request, self.template_name,
-                      {"revocable": revocation.revocable_at_microsoft(request.user)})
+        return render_page(request, self.template_name,
+                           {"revocable": revocation.revocable_at_microsoft(request.user)})
 
     def post(self, request):
         login_hint = request.session.get(keys.LOGIN_HINT_KEY)
