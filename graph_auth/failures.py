@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .app_settings import app_settings
+from .exceptions import GraphAuthConfigError
 from .log import clean
 from .pages import render_page
 
@@ -55,6 +56,9 @@ def not_configured(request, error: Exception):
     server that ran no system checks): the fix is logged, and shown on the page only with DEBUG on."""
     status, title, message = FAILURES["not_configured"]
     logger.error("graph_auth is not configured: %s", error)
-    return render_page(request, app_settings.LOGIN_FAILED_TEMPLATE,
-                       {"reason": "not_configured", "title": title, "message": message,
-                        "hint": str(error) if settings.DEBUG else "", "retry_url": ""}, status=status)
+    context = {"reason": "not_configured", "title": title, "message": message,
+               "hint": str(error) if settings.DEBUG else "", "retry_url": ""}
+    try:
+        return render_page(request, app_settings.LOGIN_FAILED_TEMPLATE, context, status=status)
+    except GraphAuthConfigError:             # the site's base template itself is what's wrong
+        return render_page(request, app_settings.LOGIN_FAILED_TEMPLATE, context, status=status, standalone=True)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
 
-from .app_settings import app_settings
+from .app_settings import DEFAULTS, app_settings
+from .exceptions import GraphAuthConfigError
 
 BASE_VARIABLE = "graph_auth_base"       # the context variable graph_auth's page templates extend
+STANDALONE = DEFAULTS["BASE_TEMPLATE"]
 
 
 def page_context(context: dict | None = None) -> dict:
@@ -20,6 +23,18 @@ def page_context(context: dict | None = None) -> dict:
     return {BASE_VARIABLE: app_settings.BASE_TEMPLATE, **(context or {})}
 
 
-def render_page(request, template_name: str, context: dict | None = None, *, status: int = 200) -> HttpResponse:
-    """Render one of graph_auth's pages (a template extending ``graph_auth_base``)."""
-    return render(request, template_name, page_context(context), status=status)
+def render_page(request, template_name: str, context: dict | None = None, *, status: int = 200,
+                standalone: bool = False) -> HttpResponse:
+    """Render one of graph_auth's pages (a template extending ``graph_auth_base``); ``standalone``
+    uses graph_auth's own base instead of the site's."""
+    context = page_context(context)
+    if standalone:
+        context[BASE_VARIABLE] = STANDALONE
+    try:
+        return render(request, template_name, context, status=status)
+    except TemplateDoesNotExist as exc:
+        if exc.args and exc.args[0] == context[BASE_VARIABLE] != STANDALONE:
+            raise GraphAuthConfigError(
+                f"GRAPH_AUTH['BASE_TEMPLATE'] = {context[BASE_VARIABLE]!r}: no such template. Name a template "
+                "your TEMPLATES settings can load (check graph_auth.E041).") from exc
+        raise

@@ -18,6 +18,7 @@ from ..app_settings import app_settings
 from ..exceptions import IdentityPlatformUnavailable
 from ..pages import render_page
 from ..token_store import TokenStore
+from .signin import ConfiguredView
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def entra_sign_out(request, login_hint: str | None):
 
 
 @method_decorator(never_cache, name="dispatch")
-class LogoutView(View):
+class LogoutView(ConfiguredView):
     """GET: ask; POST (with CSRF): end the session, delete the tokens, sign out at Entra."""
     template_name = "graph_auth/logout.html"
 
@@ -55,7 +56,7 @@ class LogoutView(View):
 
 
 @method_decorator(never_cache, name="dispatch")
-class SignOutEverywhereView(LoginRequiredMixin, View):
+class SignOutEverywhereView(LoginRequiredMixin, ConfiguredView):
     """GET: ask; POST (with CSRF): revoke the user's sessions at Entra (when the app has the
     permission), delete their tokens, end all their sessions here, then sign out at Entra."""
     template_name = "graph_auth/logout_everywhere.html"
