@@ -3,9 +3,10 @@
 In emulator mode a command must use the emulator of the running site, not one of its own: the
 site's emulator issued the tokens stored for its users, and it serves the device-code page a person
 opens in a browser. So, in order: ``--emulator-url``, ``GRAPH_AUTH["EMULATOR_URL"]``, the
-``GRAPH_AUTH_EMULATOR_URL`` environment variable, the emulator already running in this process (a
-test's ``entra_emulator``), an absolute ``EMULATOR_BROWSER_URL``, and last the site's emulator mount
-at ``--site-url`` (default: the origin of ``REDIRECT_URI``, else runserver's http://127.0.0.1:8000).
+``GRAPH_AUTH_EMULATOR_URL`` environment variable, the emulator mount of the site at ``--site-url``,
+the emulator already running in this process (a test's ``entra_emulator``), an absolute
+``EMULATOR_BROWSER_URL``, and last the emulator mount of the site at the origin of ``REDIRECT_URI``,
+else at runserver's http://127.0.0.1:8000.
 """
 from __future__ import annotations
 
@@ -93,17 +94,24 @@ def emulator_url(option: str | None = None, site_url: str | None = None) -> str 
     url = option or app_settings.EMULATOR_URL or os.environ.get(EMULATOR_URL_ENV)
     if url:
         return url.rstrip("/")
-    from graph_auth.emulator import mount
-    if getattr(mount, "_current", None) is not None:      # tests: the entra_emulator fixture's
+    mount = _mount_path()
+    if site_url and mount:                               # the site named on the command line
+        return urljoin(site_url, mount).rstrip("/")
+    from graph_auth.emulator import mount as emulator_mount
+    if getattr(emulator_mount, "_current", None) is not None:      # tests: the entra_emulator fixture's
         return None
     browser = app_settings.EMULATOR_BROWSER_URL or ""
     if urlsplit(browser).scheme in ("http", "https"):
         return browser.rstrip("/")
+    return urljoin(default_site_url(), mount).rstrip("/") if mount else None
+
+
+def _mount_path() -> str | None:
+    """The path of this site's emulator mount (``graph_auth.emulator_urls``), if it has one."""
     try:
-        path = reverse("graph_auth_emulator:page", kwargs={"path": ""})
-    except NoReverseMatch:                              # not mounted: no site's emulator to use
+        return reverse("graph_auth_emulator:page", kwargs={"path": ""})
+    except NoReverseMatch:
         return None
-    return urljoin(site_url or default_site_url(), path).rstrip("/")
 
 
 @contextlib.contextmanager
