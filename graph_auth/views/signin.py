@@ -61,6 +61,7 @@ class LoginView(ConfiguredView):
 
     @sensitive_variables("flow")            # its PKCE code_verifier
     def get(self, request):
+        adapter = get_adapter()                 # a broken ADAPTER setting shows now, not after Microsoft
         next_url = safe_next(request, request.GET.get("next"))
         reauth = request.session.pop(REAUTH_KEY, None) or {}
         scopes = list(dict.fromkeys([*app_settings.SCOPES, *reauth.get("scopes", [])]))
@@ -72,7 +73,7 @@ class LoginView(ConfiguredView):
                 login_hint=request.GET.get("login_hint") or request.session.get(keys.LOGIN_HINT_KEY),
                 domain_hint=request.GET.get("domain_hint"), claims_challenge=reauth.get("claims"))
         except IdentityPlatformUnavailable as exc:
-            return get_adapter().login_failure(request, "unavailable", str(exc), next_url)
+            return adapter.login_failure(request, "unavailable", str(exc), next_url)
         keys.save_flow(request.session, flow, next_url)
         return HttpResponseRedirect(flow["auth_uri"])
 
