@@ -168,11 +168,14 @@ def test_both_commands_use_the_running_sites_emulator(entra_emulator):
     assert MicrosoftAccount.objects.get().username == ADELE
 
 
-def test_a_site_that_is_not_running_is_named(entra_emulator):
+def test_a_site_that_is_not_running_is_named(adele, entra_emulator):
     with served_site() as site:
         pass                                                                  # stopped: its port is free
-    with pytest.raises(CommandError, match=f"The emulator at {site}/_emulator: is the site running there"):
+    named = f"The emulator at {site}/_emulator: is the site running there"
+    with pytest.raises(CommandError, match=named):
         device_login(entra_emulator, "--site-url", site)
+    with pytest.raises(CommandError, match=named):                            # a token in hand, no Graph
+        graph("get", "/me", "--user", ADELE, "--site-url", site)
 
 
 @pytest.fixture

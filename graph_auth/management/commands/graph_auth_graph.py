@@ -70,8 +70,10 @@ class Command(BaseCommand):
                                  "graph_auth_device_login.") % {"user": user.get_username(), "error": exc.error}
                                + shared.unreachable_hint(url)) from exc
         except GraphRequestError as exc:
+            hint = "" if exc.status_code else shared.unreachable_hint(url)      # 0: no answer at all
             raise CommandError(_("Graph answered %(status)s %(code)s: %(message)s (request-id %(id)s)") % {
-                "status": exc.status_code, "code": exc.code, "message": exc.message, "id": exc.request_id}) from exc
+                "status": exc.status_code, "code": exc.code, "message": exc.message, "id": exc.request_id}
+                + hint) from exc
         except IdentityPlatformUnavailable as exc:
             raise CommandError(str(exc) + shared.unreachable_hint(url)) from exc
         except GraphAuthError as exc:
