@@ -1,10 +1,7 @@
 """The commands' shared options: methods in any case, ``--user`` as username, email or UPN in both
 commands, and the same emulator for both (an emulator URL, or the running site's emulator)."""
-import contextlib
 import io
-import socketserver
-import threading
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import make_server
 
 import pytest
 import requests
@@ -14,12 +11,13 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from graph_auth.emulator import mount
+from graph_auth.emulator.__main__ import _QuietHandler, _Server
 from graph_auth.emulator.default_directory import CONTOSO_ID
 from graph_auth.management import shared
 from graph_auth.management.commands.graph_auth_device_login import Command as DeviceLogin
 from graph_auth.models import MicrosoftAccount, TokenCache
 
-from .emulator.serving import served
+from .emulator.serving import running, served
 from .test_commands import pending_code
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning")]
@@ -133,25 +131,9 @@ def test_both_commands_take_an_emulator_url_option(entra_emulator):
     assert over_http(entra_emulator) and all("x-emulated-host" in r.headers for r in entra_emulator.requests("graph"))
 
 
-@contextlib.contextmanager
 def served_site():
     """This Django site (with its /_emulator/ mount) served over HTTP on a free local port."""
-    class Server(socketserver.ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, format, *args):
-            pass
-
-    server = make_server("127.0.0.1", 0, WSGIHandler(), server_class=Server, handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return running(make_server("127.0.0.1", 0, WSGIHandler(), server_class=_Server, handler_class=_QuietHandler))
 
 
 def test_both_commands_use_the_running_sites_emulator(entra_emulator):
