@@ -95,8 +95,8 @@ class CallbackView(ConfiguredView):
         adapter = get_adapter()
         entry = keys.pop_flow(request.session, params.get("state"))
         if entry is None:
-            return adapter.login_failure(request, "expired_flow", "no sign-in flow for this state in the "
-                                                                  "session", None)
+            detail = "no sign-in flow for this state in the session"
+            return adapter.login_failure(request, "expired_flow", detail, None)
         next_url = entry["next"]
         if "error" in params:
             reason = "declined" if params["error"] == "access_denied" else "identity_error"
