@@ -24,7 +24,7 @@ from ..exceptions import (
     InvalidIdToken,
     TokenError,
 )
-from ..failures import not_configured
+from ..failures import FAILURES, login_failed, not_configured  # noqa: F401 (the first two lived here)
 from ..graph import GraphClient
 from ..middleware import REAUTH_KEY
 from ..user_tokens import store_sign_in
