@@ -78,6 +78,7 @@ GRAPH_AUTH = {
     # The demo's API (/api/me) serves users of every tenant; a real multi-tenant API names its
     # tenants in ALLOWED_TENANTS instead.
     "API_ALLOW_ANY_TENANT": True,
+    "BASE_TEMPLATE": "demo/base.html",       # graph_auth's pages (sign-out, failures) in the demo's look
     "EMULATOR_URL": env("GRAPH_AUTH_EMULATOR_URL", default=None),   # see manage.py graph_auth_device_login
     # The emulator (signs tokens for anyone): turned on explicitly, only when no app is registered.
     "EMULATOR": not CLIENT_ID,

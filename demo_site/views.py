@@ -109,6 +109,9 @@ def spa(request):
     else:
         base = f"{app_settings.AUTHORITY_HOST.rstrip('/')}/{tenant}"
         client_id = getattr(settings, "SPA_CLIENT_ID", None)
+    if not client_id or not app_settings.client_id:
+        # Without its registration the page would send people to Entra with client_id=null.
+        return render(request, "demo/spa_unconfigured.html", {"debug": settings.DEBUG}, status=503)
     config = {"authorize": f"{base}/oauth2/v2.0/authorize", "token": f"{base}/oauth2/v2.0/token",
               "clientId": client_id, "scope": f"api://{app_settings.client_id}/access_as_user",
               "api": "/api/me"}

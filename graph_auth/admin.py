@@ -2,6 +2,8 @@
 never shown. Both are read-only: deleting an account unlinks it (and deletes the user's tokens),
 deleting a token cache makes the site forget the user's tokens."""
 from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import AppTokenCache, MicrosoftAccount, TokenCache, UserSession
 from .revocation import sign_out_everywhere
@@ -25,7 +27,7 @@ class MicrosoftAccountAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     actions = ("sign_out_everywhere",)
 
-    @admin.action(description="Sign out everywhere (revoke at Microsoft, delete tokens, end sessions)",
+    @admin.action(description=_("Sign out everywhere (revoke at Microsoft, delete tokens, end sessions)"),
                   permissions=["delete"])
     def sign_out_everywhere(self, request, queryset):
         users = {account.user for account in queryset.select_related("user")}
@@ -35,10 +37,12 @@ class MicrosoftAccountAdmin(ReadOnlyAdmin):
             revoked += result["revoked"]
             ended += result["sessions_ended"]
             unrevocable += not result["revocable"]
-        note = (f" {unrevocable} signed in only as guests or with personal accounts, which Microsoft "
-                "can't revoke from here." if unrevocable else "")
-        self.message_user(request, f"Signed {len(users)} user(s) out everywhere: {ended} session(s) "
-                                   f"ended, {revoked} revoked at Microsoft.{note}", messages.SUCCESS)
+        text = gettext("Signed %(users)d user(s) out everywhere: %(ended)d session(s) ended, %(revoked)d "
+                       "revoked at Microsoft.") % {"users": len(users), "ended": ended, "revoked": revoked}
+        if unrevocable:
+            text += " " + gettext("%(count)d signed in only as guests or with personal accounts, which "
+                                  "Microsoft can't revoke from here.") % {"count": unrevocable}
+        self.message_user(request, text, messages.SUCCESS)
 
 
 @admin.register(TokenCache)
@@ -63,6 +67,6 @@ class UserSessionAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     search_fields = ("user__username", "user__email", "sid")
 
-    @admin.display(description="session")
+    @admin.display(description=_("session"))
     def session_key_hint(self, obj):               # never the whole key: it is a credential
         return f"{obj.session_key[:4]}…"

@@ -21,21 +21,29 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
 
 from . import session as keys
 from .app_settings import app_settings
-from .exceptions import DEFAULT_RETRY_AFTER, GraphAuthError, GraphForbidden, GraphRequestError, InteractionRequired
+from .exceptions import (
+    DEFAULT_RETRY_AFTER,
+    GraphAuthConfigError,
+    GraphAuthError,
+    GraphForbidden,
+    GraphRequestError,
+    InteractionRequired,
+)
 from .log import clean
+from .pages import render_page
 
 logger = logging.getLogger(__name__)
 
 CONSENT_WINDOW = 600        # seconds: a Graph 403 this soon after its consent round trip gets the page
 TEMPLATE_SETTINGS = {503: "UNAVAILABLE_TEMPLATE", 403: "FORBIDDEN_TEMPLATE"}   # else GRAPH_ERROR_TEMPLATE
-TITLES = {503: "Temporarily unavailable", 403: "Access denied"}
-DEFAULT_TITLE = "Microsoft could not complete the request"
+TITLES = {503: _("Temporarily unavailable"), 403: _("Access denied")}
+DEFAULT_TITLE = _("Microsoft could not complete the request")
 
 
 @dataclass(frozen=True)
@@ -198,7 +206,10 @@ def page(request, answer: Answer, exc: BaseException):
         # The exception's text may name hosts, tenants and Microsoft's own words: developers only.
         "detail": clean(exc, 400) if settings.DEBUG else "",
     }
-    response = render(request, template, context, status=answer.status)
+    try:
+        response = render_page(request, template, context, status=answer.status)
+    except GraphAuthConfigError:           # the site's BASE_TEMPLATE is missing: graph_auth's own
+        response = render_page(request, template, context, status=answer.status, standalone=True)
     for name, value in answer.headers.items():
         response[name] = value
     add_never_cache_headers(response)          # a page about this user's request, for now only

@@ -28,6 +28,11 @@ DEFAULTS = {
     "LOGIN_REDIRECT_URL": None,           # default: settings.LOGIN_REDIRECT_URL
     "LOGOUT_REDIRECT_URL": None,          # default: settings.LOGOUT_REDIRECT_URL or "/"
     "LOGIN_FAILED_TEMPLATE": "graph_auth/login_failed.html",
+    # The template every graph_auth page extends (blocks: title, extra_head, content): your site's
+    # own base, or one mapping its blocks to those (README "Your site's look").
+    "BASE_TEMPLATE": "graph_auth/standalone.html",
+    # Dotted path to the adapter class: sign-up, linking, populating users, success/failure responses.
+    "ADAPTER": "graph_auth.adapter.DefaultAdapter",
     "ALLOWED_TENANTS": None,              # tenant ids allowed to sign in (None: any the authority lets in)
     "ID_TOKEN_LEEWAY": 120,               # seconds of clock skew allowed for exp / nbf / iat
     "CLIENT_CAPABILITIES": ["cp1"],       # cp1: Continuous Access Evaluation (claims challenges)

@@ -13,7 +13,9 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.inspect import func_supports_parameter
 
+from .adapter import get_adapter
 from .app_settings import app_settings
 from .exceptions import ClaimsRejected, GraphRequestError
 from .log import clean
@@ -30,7 +32,9 @@ class GraphAuthBackend(ModelBackend):
     overflowed (more than 200 groups) to read the user's groups from Graph.
     """
 
-    REJECTION_ATTR = "graph_auth_rejection"     # set on the request when claims are rejected
+    # Deprecated: the reason is also left on the request under this name, for code written before
+    # graph_auth.authentication.authenticate() let ClaimsRejected through. Removed in the next release.
+    REJECTION_ATTR = "graph_auth_rejection"
 
     def authenticate(self, request, id_token_claims: dict | None = None, graph=None, **kwargs):
         if not id_token_claims:
@@ -38,7 +42,6 @@ class GraphAuthBackend(ModelBackend):
         try:
             return self._authenticate(request, dict(id_token_claims), graph)
         except ClaimsRejected as exc:
-            # Django's authenticate() turns PermissionDenied into None; leave the reason for the view.
             if request is not None:
                 setattr(request, self.REJECTION_ATTR, str(exc))
             raise
@@ -51,7 +54,10 @@ class GraphAuthBackend(ModelBackend):
             claims.pop("groups", None)
         else:
             claims["groups"] = groups
-        user = self.get_or_create_user(claims)
+        target = get_adapter().pre_login(request, claims)
+        if target is not None:                   # the adapter links this identity to a user it chose
+            self._link(target, claims)
+        user = _call(self.get_or_create_user, claims, request)
         if user is None or not self.user_can_authenticate(user):
             return None
         graph_user_authenticated.send(sender=type(self), user=user, claims=claims, request=request)
@@ -110,12 +116,14 @@ class GraphAuthBackend(ModelBackend):
             return None
         return ids
 
-    def create_user(self, claims: dict):
-        """Create a user for a first sign-in (when CREATE_USERS allows it)."""
+    def create_user(self, claims: dict, request=None):
+        """Create a user for a first sign-in (when the adapter's ``is_open_for_signup`` allows it);
+        the adapter's ``populate_user`` fills it in before it is saved."""
         model = get_user_model()
         user = model(**{model.USERNAME_FIELD: self.get_username(claims)})
         user.set_unusable_password()
         self.apply_claims(user, claims)
+        get_adapter().populate_user(request, user, claims)
         user.save()
         return user
 
@@ -126,7 +134,7 @@ class GraphAuthBackend(ModelBackend):
         return user
 
     # -- the pipeline ---------------------------------------------------------------------------
-    def get_or_create_user(self, claims: dict, *, _retry: bool = True):
+    def get_or_create_user(self, claims: dict, request=None, *, _retry: bool = True):
         """The orchestrator: find the linked user (or create one), update it, link it, sync groups."""
         users = list(self.filter_users_by_claims(claims)[:2])
         if len(users) > 1:
@@ -134,19 +142,19 @@ class GraphAuthBackend(ModelBackend):
         if users:
             self._link(users[0], claims)
             user = self.update_user(users[0], claims)
-        elif app_settings.CREATE_USERS:
+        elif get_adapter().is_open_for_signup(request, claims):
             try:
                 with transaction.atomic():
-                    user = self.create_user(claims)
+                    user = _call(self.create_user, claims, request)
                     MicrosoftAccount.objects.create(user=user, **self._account_values(claims))
             except IntegrityError:
                 if _retry:                # a concurrent first sign-in of the same identity won
-                    return self.get_or_create_user(claims, _retry=False)
+                    return self.get_or_create_user(claims, request, _retry=False)
                 # Not a race: e.g. a local user already has this username. Never take it over.
                 raise ClaimsRejected(f"cannot create a user for {self.describe_user_by_claims(claims)}: "
                                      "its username is taken by a user not linked to it") from None
         else:
-            logger.info("no user linked to %s and CREATE_USERS is off",
+            logger.info("no user linked to %s and sign-up is closed (CREATE_USERS, the adapter)",
                         clean(self.describe_user_by_claims(claims)))
             return None
         self.sync_groups(user, claims)
@@ -212,6 +220,12 @@ class GraphAuthBackend(ModelBackend):
             user.groups.add(*[Group.objects.get_or_create(name=n)[0] for n in sorted(wanted - current)])
         if (current & managed) - wanted:
             user.groups.remove(*Group.objects.filter(name__in=(current & managed) - wanted))
+
+
+def _call(hook, claims: dict, request):
+    """Call a hook with the request when it takes one: subclasses written before the adapter
+    override ``create_user(claims)`` and ``get_or_create_user(claims)`` without it."""
+    return hook(claims, request=request) if func_supports_parameter(hook, "request") else hook(claims)
 
 
 def _overflowed(claims: dict) -> bool:

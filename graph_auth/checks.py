@@ -194,3 +194,28 @@ def check_session_engine(app_configs=None, **kwargs):
                  "sessions, or accept that signed-out users stay signed in here until their cookie "
                  "expires.", id="graph_auth.W031")]
     return []
+
+
+@register(Tags.templates)
+def check_site_integration(app_configs=None, **kwargs):
+    """The adapter class and the base template that graph_auth's pages extend must load."""
+    from django.template import TemplateDoesNotExist
+    from django.template.loader import get_template
+
+    from .adapter import get_adapter
+    from .exceptions import GraphAuthConfigError
+    problems = []
+    try:
+        get_adapter()
+    except GraphAuthConfigError as exc:
+        problems.append(Error(str(exc), hint="Fix GRAPH_AUTH['ADAPTER'], or remove it for the default.",
+                              id="graph_auth.E040"))
+    try:
+        get_template(app_settings.BASE_TEMPLATE)
+    except TemplateDoesNotExist:
+        problems.append(Error(
+            f"GRAPH_AUTH['BASE_TEMPLATE'] = {app_settings.BASE_TEMPLATE!r}: no such template.",
+            hint="Name a template your TEMPLATES settings can load (it must have the blocks title, "
+                 "extra_head and content), or remove BASE_TEMPLATE for graph_auth's standalone one.",
+            id="graph_auth.E041"))
+    return problems

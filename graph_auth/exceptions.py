@@ -20,6 +20,7 @@ anything else                 -       not answered: Django's own handling (a bug
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation
+from django.utils.translation import gettext_lazy as _
 
 DEFAULT_RETRY_AFTER = 30          # seconds a 503 asks for when the failure named no time
 
@@ -33,7 +34,7 @@ class GraphAuthError(Exception):
     """
     http_status: int | None = None
     default_code = "graph_auth_error"
-    default_detail = "Something went wrong while talking to Microsoft."
+    default_detail = _("Something went wrong while talking to Microsoft.")
     retry_after: float | None = None
 
 
@@ -56,13 +57,13 @@ class InvalidIdToken(GraphAuthError):
 class IdentityPlatformUnavailable(GraphAuthError):
     """The identity platform could not be reached or answered with a server error."""
     http_status, default_code = 503, "temporarily_unavailable"
-    default_detail = "Microsoft's sign-in service can't be reached right now. Please try again in a moment."
+    default_detail = _("Microsoft's sign-in service can't be reached right now. Please try again in a moment.")
 
 
 class TokenError(GraphAuthError):
     """The identity platform refused a token request (msal's error dict, without secrets)."""
     http_status, default_code = 502, "token_error"
-    default_detail = "Microsoft's sign-in service refused a request this site made."
+    default_detail = _("Microsoft's sign-in service refused a request this site made.")
 
     def __init__(self, result: dict) -> None:
         self.error = result.get("error", "unknown_error")
@@ -87,7 +88,7 @@ class InteractionRequired(TokenError):
     challenge to pass to the authorize endpoint (Conditional Access, CAE).
     """
     http_status, default_code = 401, "interaction_required"
-    default_detail = "You need to sign in again."
+    default_detail = _("You need to sign in again.")
 
     def __init__(self, result: dict | None = None, *, scopes=None, claims: str | None = None) -> None:
         super().__init__(result or {"error": "interaction_required"})
@@ -105,7 +106,7 @@ class GraphRequestError(GraphAuthError):
     reporters serialize what an exception holds.
     """
     http_status, default_code = 502, "graph_error"
-    default_detail = "Microsoft Graph could not complete a request this page needs."
+    default_detail = _("Microsoft Graph could not complete a request this page needs.")
 
     def __init__(self, status_code: int, code: str, message: str, request_id: str | None = None,
                  inner_error: dict | None = None) -> None:
@@ -127,7 +128,7 @@ class GraphForbidden(GraphRequestError):
     """Graph answered 403. ``scopes`` are those the view declared (``require_scopes``): the only
     ones a new consent could bring; often it can't (``Authorization_RequestDenied``)."""
     http_status, default_code = 403, "graph_forbidden"
-    default_detail = "Microsoft Graph refused access to this information for your account."
+    default_detail = _("Microsoft Graph refused access to this information for your account.")
 
     def __init__(self, *args, scopes=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -137,19 +138,19 @@ class GraphForbidden(GraphRequestError):
 class GraphUnavailable(GraphRequestError):
     """Graph could not be reached (no answer at all): ``status_code`` 0, ``code`` "transportError"."""
     http_status, default_code = 503, "graph_unavailable"
-    default_detail = "Microsoft Graph can't be reached right now. Please try again in a moment."
+    default_detail = _("Microsoft Graph can't be reached right now. Please try again in a moment.")
 
 
 class GraphTimeout(GraphUnavailable):
     """Graph did not answer within GRAPH_AUTH['TIMEOUT']."""
     default_code = "graph_timeout"
-    default_detail = "Microsoft Graph is taking too long to answer. Please try again in a moment."
+    default_detail = _("Microsoft Graph is taking too long to answer. Please try again in a moment.")
 
 
 class GraphThrottled(GraphRequestError):
     """Graph kept answering 429/503/504, or asked to wait longer than GRAPH_MAX_RETRY_AFTER."""
     http_status, default_code = 503, "graph_throttled"
-    default_detail = "Microsoft Graph is busy right now. Please try again in a moment."
+    default_detail = _("Microsoft Graph is busy right now. Please try again in a moment.")
 
     def __init__(self, *args, retry_after: float | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # The tenant of personal Microsoft accounts (Outlook.com, Xbox, ...): the same id in every cloud.
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
@@ -18,16 +20,16 @@ class MicrosoftAccount(models.Model):
     """
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="microsoft_accounts")
-    tenant_id = models.CharField("tenant id (tid)", max_length=64)
-    object_id = models.CharField("object id (oid)", max_length=64)
-    username = models.CharField("preferred username at last sign-in", max_length=255, blank=True)
-    home_account_id = models.CharField("msal home account id", max_length=150, blank=True,
-                                       help_text="msal's key for this account's tokens (home oid.tid)")
+    tenant_id = models.CharField(_("tenant id (tid)"), max_length=64)
+    object_id = models.CharField(_("object id (oid)"), max_length=64)
+    username = models.CharField(_("preferred username at last sign-in"), max_length=255, blank=True)
+    home_account_id = models.CharField(_("msal home account id"), max_length=150, blank=True,
+                                       help_text=_("msal's key for this account's tokens (home oid.tid)"))
     created_at = models.DateTimeField(auto_now_add=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "Microsoft account"
+        verbose_name = _("Microsoft account")
         constraints = [models.UniqueConstraint(fields=["tenant_id", "object_id"],
                                                name="graph_auth_account_tid_oid")]
 
@@ -71,10 +73,10 @@ class TokenCache(EncryptedTokenCache):
     has_refresh_token = models.BooleanField(default=False)
 
     class Meta:
-        verbose_name = "token cache"
+        verbose_name = _("token cache")
 
     def __str__(self) -> str:
-        return f"tokens of {self.user}"
+        return gettext("tokens of %(user)s") % {"user": self.user}
 
     @staticmethod
     def context_for(user_id) -> str:
@@ -95,10 +97,10 @@ class AppTokenCache(EncryptedTokenCache):
     key = models.CharField(max_length=200, primary_key=True)
 
     class Meta:
-        verbose_name = "app token cache"
+        verbose_name = _("app token cache")
 
     def __str__(self) -> str:
-        return f"app tokens {self.key}"
+        return gettext("app tokens %(key)s") % {"key": self.key}
 
     @staticmethod
     def context_for(key: str) -> str:
@@ -119,11 +121,12 @@ class UserSession(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="graph_sessions")
     session_key = models.CharField(max_length=64, unique=True)
-    sid = models.CharField("Entra session id (sid)", max_length=128, blank=True, db_index=True)
+    sid = models.CharField(_("Entra session id (sid)"), max_length=128, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "signed-in session"
+        verbose_name = _("signed-in session")
 
     def __str__(self) -> str:
-        return f"session of {self.user} since {self.created_at:%Y-%m-%d %H:%M}"
+        return gettext("session of %(user)s since %(time)s") % {
+            "user": self.user, "time": f"{self.created_at:%Y-%m-%d %H:%M}"}

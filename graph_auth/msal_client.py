@@ -116,7 +116,12 @@ def _checked(result: dict, scopes=None, *, interactive: bool = True) -> dict:
 def start_flow(scopes, redirect_uri: str, **options) -> dict:
     """Begin an auth-code flow (PKCE, state, nonce); the dict goes into the session."""
     options = {k: v for k, v in options.items() if v}
-    return build_app().initiate_auth_code_flow(list(scopes), redirect_uri=redirect_uri, **options)
+    app = build_app()
+    try:
+        return app.initiate_auth_code_flow(list(scopes), redirect_uri=redirect_uri, **options)
+    except ValueError as exc:          # msal refuses the reserved scopes (check graph_auth.E005)
+        raise GraphAuthConfigError(f"msal refused the scopes {list(scopes)}: {exc} Check "
+                                   "GRAPH_AUTH['SCOPES'].") from exc
 
 
 @sensitive_variables()

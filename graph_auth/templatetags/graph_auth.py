@@ -1,4 +1,6 @@
-"""``{% load graph_auth %}{% graph_auth_login_button %}``: the "Sign in with Microsoft" button."""
+"""``{% load graph_auth %}{% graph_auth_login_button %}``: the "Sign in with Microsoft" button
+(template ``graph_auth/login_button.html``, class ``graph-auth-button``, styled by the static
+``graph_auth/graph_auth.css``)."""
 from urllib.parse import urlencode
 
 from django import template
@@ -8,8 +10,9 @@ register = template.Library()
 
 
 @register.inclusion_tag("graph_auth/login_button.html", takes_context=True)
-def graph_auth_login_button(context, next=None, label="Sign in with Microsoft", prompt=None):
-    """Render the button; ``next`` defaults to the current page."""
+def graph_auth_login_button(context, next=None, label=None, prompt=None):
+    """Render the button; ``next`` defaults to the current page, ``label`` to "Sign in with
+    Microsoft" in the active language."""
     request = context.get("request")
     params = {"next": next or (request.get_full_path() if request else "/")}
     if prompt:

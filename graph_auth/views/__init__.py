@@ -1,5 +1,6 @@
 """graph_auth's views (see urls.py)."""
-from .signin import CallbackView, LoginView, StaticToken, login_failed, redirect_uri, safe_next
+from ..failures import login_failed
+from .signin import CallbackView, LoginView, StaticToken, redirect_uri, safe_next
 from .signout import FrontChannelLogoutView, LogoutView, SignOutEverywhereView
 
 __all__ = ["CallbackView", "FrontChannelLogoutView", "LoginView", "LogoutView", "SignOutEverywhereView",

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django.contrib.auth import logout
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -17,7 +16,9 @@ from .. import id_tokens, revocation
 from .. import session as keys
 from ..app_settings import app_settings
 from ..exceptions import IdentityPlatformUnavailable
+from ..pages import render_page
 from ..token_store import TokenStore
+from .signin import ConfiguredView
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +39,12 @@ def entra_sign_out(request, login_hint: str | None):
 
 
 @method_decorator(never_cache, name="dispatch")
-class LogoutView(View):
+class LogoutView(ConfiguredView):
     """GET: ask; POST (with CSRF): end the session, delete the tokens, sign out at Entra."""
     template_name = "graph_auth/logout.html"
 
     def get(self, request):
-        return render(request, self.template_name)
+        return render_page(request, self.template_name)
 
     def post(self, request):
         login_hint = request.session.get(keys.LOGIN_HINT_KEY)
@@ -55,14 +56,14 @@ class LogoutView(View):
 
 
 @method_decorator(never_cache, name="dispatch")
-class SignOutEverywhereView(LoginRequiredMixin, View):
+class SignOutEverywhereView(LoginRequiredMixin, ConfiguredView):
     """GET: ask; POST (with CSRF): revoke the user's sessions at Entra (when the app has the
     permission), delete their tokens, end all their sessions here, then sign out at Entra."""
     template_name = "graph_auth/logout_everywhere.html"
 
     def get(self, request):
-        return render(request, self.template_name,
-                      {"revocable": revocation.revocable_at_microsoft(request.user)})
+        return render_page(request, self.template_name,
+                           {"revocable": revocation.revocable_at_microsoft(request.user)})
 
     def post(self, request):
         login_hint = request.session.get(keys.LOGIN_HINT_KEY)

@@ -8,9 +8,8 @@ from graph_auth.emulator.__main__ import serve
 
 
 @contextlib.contextmanager
-def served(emulator):
-    """Serve ``emulator`` on a free local port in a thread; yield its base URL."""
-    server = serve(emulator, "127.0.0.1", 0)
+def running(server):
+    """Run a WSGI ``server`` (listening on 127.0.0.1) in a thread; yield its base URL."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
@@ -19,3 +18,8 @@ def served(emulator):
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def served(emulator):
+    """Serve ``emulator`` on a free local port in a thread; yield its base URL."""
+    return running(serve(emulator, "127.0.0.1", 0))

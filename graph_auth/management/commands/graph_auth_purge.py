@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from graph_auth import retention
 from graph_auth.app_settings import app_settings
@@ -24,12 +25,14 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         counts = retention.purge(dry_run=dry_run)
-        verb = "would be deleted" if dry_run else "deleted"
-        self.stdout.write(f"token caches of users inactive for {app_settings.PURGE_INACTIVE_DAYS} days: "
-                          f"{counts['tokens']} {verb}")
-        self.stdout.write(f"on-behalf-of caches with expired refresh tokens: {counts['obo']} {verb}")
+        verb = _("would be deleted") if dry_run else _("deleted")
+        self.stdout.write(_("token caches of users inactive for %(days)s days: %(count)s %(verb)s") % {
+            "days": app_settings.PURGE_INACTIVE_DAYS, "count": counts["tokens"], "verb": verb})
+        self.stdout.write(_("on-behalf-of caches with expired refresh tokens: %(count)s %(verb)s")
+                          % {"count": counts["obo"], "verb": verb})
         if counts["sessions"] is None:
-            self.stdout.write("session records: kept (the signed_cookies session engine keeps sessions in "
-                              "the browser; the server can't tell which ended)")
+            self.stdout.write(_("session records: kept (the signed_cookies session engine keeps sessions in "
+                                "the browser; the server can't tell which ended)"))
         else:
-            self.stdout.write(f"records of ended sessions: {counts['sessions']} {verb}")
+            self.stdout.write(_("records of ended sessions: %(count)s %(verb)s")
+                              % {"count": counts["sessions"], "verb": verb})
