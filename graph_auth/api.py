@@ -41,6 +41,7 @@ from .exceptions import (
 from .graph import GraphClient
 from .log import clean
 from .token_store import AppTokenStore
+from .tokens import TokenProvider
 from .user_tokens import check_refresh_account
 
 logger = logging.getLogger(__name__)
@@ -182,50 +183,41 @@ def check_permissions(claims: dict, scopes=None, roles=None) -> None:
                           "This API does not accept app-only tokens.")
 
 
-class OnBehalfOf:
+class OnBehalfOf(TokenProvider):
     """Token provider for Graph on behalf of an API caller: the caller's downstream tokens are
     cached per caller (tid, oid) and refreshed with their refresh token; a new OBO exchange is
     made only when the cache can't serve."""
 
     def __init__(self, assertion: str, claims: dict) -> None:
+        super().__init__()
         self.assertion = assertion
         self.store = AppTokenStore.for_caller(claims["tid"], claims["oid"])
 
-    @staticmethod
-    def _peek(cache, scopes, margin):
+    def default_scopes(self) -> list[str]:
+        return list(app_settings.OBO_SCOPES)
+
+    def account(self, cache) -> str | None:
         # The caller's row holds one account, filed by msal under the caller's *home* account
         # (client_info): for a guest that is not the token's oid.tid, so take msal's own key.
-        account_id = next(iter(msal_client.account_ids(cache)), None)
-        return msal_client.peek(cache, account_id, scopes, margin) if account_id else None
+        return next(iter(msal_client.account_ids(cache)), None)
+
+    def peek(self, cache, want):
+        return super().peek(cache, want) if self.account(cache) else None
 
     @sensitive_variables()
-    def get_token(self, scopes=None, *, claims_challenge=None, force_refresh: bool = False) -> str:
-        scopes = list(scopes or app_settings.OBO_SCOPES)
-        margin = app_settings.REFRESH_MARGIN
-        if not (claims_challenge or force_refresh):
-            hit = self._peek(self.store.load(), scopes, margin)
-            if hit:
-                return hit[0]
-        with self.store.locked() as cache:
-            hit = None if (claims_challenge or force_refresh) else self._peek(cache, scopes, margin)
-            if hit:
-                return hit[0]
-            account_id = next(iter(msal_client.account_ids(cache)), None)
-            if account_id and not claims_challenge:
-                try:
-                    result = msal_client.acquire_silent(cache, account_id, scopes, force_refresh=True)
-                except InteractionRequired:
-                    pass              # the cached refresh token is dead: exchange the assertion again
-                else:
-                    check_refresh_account(result, account_id)     # raises: nothing is saved
-                    return result["access_token"]
+    def acquire(self, cache, want):
+        account_id = self.account(cache)
+        if account_id and not want.claims:
             try:
-                return msal_client.acquire_on_behalf_of(cache, self.assertion, scopes,
-                                                        claims_challenge=claims_challenge)["access_token"]
-            except InteractionRequired as exc:
-                if claims_challenge and not exc.claims:      # pass Graph's challenge on to the caller
-                    exc.claims = claims_challenge
-                raise
+                result = msal_client.acquire_silent(cache, account_id, want.scopes, force_refresh=True)
+            except InteractionRequired:
+                pass              # the cached refresh token is dead: exchange the assertion again
+            else:
+                check_refresh_account(result, account_id)     # raises: nothing is saved
+                return msal_client.result_hit(result, self.margin)
+        result = msal_client.acquire_on_behalf_of(cache, self.assertion, want.scopes,
+                                                  claims_challenge=want.claims)
+        return msal_client.result_hit(result, self.margin)
 
 
 def api_view(view=None, *, scopes=None, roles=None):

@@ -2,7 +2,9 @@
 way back through sign-in when tokens can't be had silently.
 
 Put it after ``AuthenticationMiddleware``. A request that neither uses Graph nor needs a refresh
-costs no database query: what the middleware needs (when to refresh) lives in the session.
+costs no database query: what the middleware needs (when to refresh) lives in the session. The
+refresh ahead and ``request.graph`` share one ``UserTokens``: one read of the user's tokens per
+request, and no second refresh after the first.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 import time
 from urllib.parse import urlencode
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth import logout
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
@@ -25,31 +28,70 @@ logger = logging.getLogger(__name__)
 REAUTH_KEY = "graph_auth_reauth"          # what the next sign-in must ask for (scopes, claims)
 
 
-def user_graph(request) -> GraphClient:
+def user_graph(request, tokens: UserTokens | None = None) -> GraphClient:
     """The Graph client acting as the signed-in user (what ``request.graph`` is)."""
-    return GraphClient(UserTokens(request))
+    return GraphClient(tokens or UserTokens(request))
 
 
 class GraphAuthMiddleware:
+    """Works in sync and async stacks alike: under ASGI no thread is needed for requests that
+    don't use Graph, nor for the check whether the tokens are due (the session says so)."""
+    sync_capable = True
+    async_capable = True
+
     def __init__(self, get_response) -> None:
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request):
-        request.graph = SimpleLazyObject(lambda: user_graph(request))
-        response = self.refresh_if_due(request)
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        tokens = self.attach(request)
+        response = self.refresh_if_due(request, tokens) if self.is_due(request) else None
         return response or self.get_response(request)
 
-    def refresh_if_due(self, request):
+    async def __acall__(self, request):
+        tokens = self.attach(request)
+        response = None
+        if await self.ais_due(request):
+            response = await sync_to_async(self.refresh_if_due, thread_sensitive=True)(request, tokens)
+        return response or await self.get_response(request)
+
+    @staticmethod
+    def attach(request) -> UserTokens:
+        """Give the request its lazy ``request.graph``; the refresh ahead shares its tokens, so a
+        request reads the user's cache once and never refreshes twice."""
+        tokens = UserTokens(request)
+        request.graph = SimpleLazyObject(lambda: user_graph(request, tokens))
+        return tokens
+
+    @staticmethod
+    def _due(status) -> bool:
+        return bool(status and status.get("refresh_at") and time.time() >= status["refresh_at"])
+
+    def is_due(self, request) -> bool:
+        """Whether the session says the access token is due for refresh (no query when the
+        request has no session cookie)."""
         session = getattr(request, "session", None)
         if session is None or session.session_key is None:
-            return None
-        status = keys.token_status(session)
-        if not status or not status.get("refresh_at") or time.time() < status["refresh_at"]:
-            return None
+            return False
+        return self._due(keys.token_status(session))
+
+    async def ais_due(self, request) -> bool:
+        session = getattr(request, "session", None)
+        if session is None or session.session_key is None:
+            return False
+        if hasattr(session, "aget"):            # Django 5.0+: no thread for cache or cookie sessions
+            return self._due(await session.aget(keys.TOKEN_KEY))
+        return await sync_to_async(self.is_due)(request)
+
+    def refresh_if_due(self, request, tokens: UserTokens | None = None):
+        """Refresh ahead of expiry (sync code; in async stacks the one thread hop it needs)."""
         if not request.user.is_authenticated:
             return None
         try:
-            UserTokens(request).refresh()
+            (tokens or UserTokens(request)).get_token()
         except InteractionRequired as exc:
             return reauthenticate(request, exc)
         except IdentityPlatformUnavailable as exc:

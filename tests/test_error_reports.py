@@ -20,6 +20,7 @@ from graph_auth.signals import graph_user_authenticated
 from graph_auth.user_tokens import UserTokens
 from tests.secret_support import known_secrets, leaked
 from tests.test_api import spa_token
+from tests.token_aging import leave_only
 
 pytestmark = pytest.mark.django_db
 ADELE = "adele@contoso.onmicrosoft.com"
@@ -85,8 +86,8 @@ def test_reports_of_a_failure_mid_graph_call(client, entra_emulator, entra_sign_
                              "error_codes": [7000215]}, "times": None},
 ], ids=["token-timeout", "token-refused"])
 def test_reports_of_a_failure_mid_refresh(client, entra_emulator, entra_sign_in, reports, fault):
-    entra_emulator.settings.access_token_lifetime = 10         # expired for msal: every use refreshes
     assert entra_sign_in(client, ADELE).status_code == 302
+    leave_only(10, client)                                     # due: the next use refreshes
     secrets = known_secrets(entra_emulator)
     entra_emulator.fail_next("token", grant_type="refresh_token", **fault)
     with override_settings(GRAPH_AUTH=graph_settings(TIMEOUT=0.05)), \
@@ -131,8 +132,8 @@ def background_job() -> tuple:
 
 
 def test_reports_of_a_background_job_that_fails_mid_refresh(client, entra_emulator, entra_sign_in):
-    entra_emulator.settings.access_token_lifetime = 10
     assert entra_sign_in(client, ADELE).status_code == 302
+    leave_only(10)
     secrets = known_secrets(entra_emulator)
     entra_emulator.fail_next("token", grant_type="refresh_token", delay=5)
     with override_settings(GRAPH_AUTH=graph_settings(TIMEOUT=0.05)):
