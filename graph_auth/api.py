@@ -24,6 +24,7 @@ import functools
 import logging
 
 import jwt
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
@@ -220,40 +221,65 @@ class OnBehalfOf(TokenProvider):
         return msal_client.result_hit(result, self.margin)
 
 
+# By name, so the API view's own locals (called beneath) stay in error reports; what holds the
+# caller's token here is called "token", "header" or "assertion".
+@sensitive_variables("token", "header", "assertion")
+def authorize(request, scopes=None, roles=None) -> JsonResponse | None:
+    """Check the request's bearer token: on success set ``request.api_claims`` and
+    ``request.graph`` and return None, else return the refusal."""
+    try:
+        token = bearer_token(request)
+        claims = validate_access_token(token)
+        check_permissions(claims, scopes, roles)
+    except BearerError as exc:
+        return exc.response()
+    except IdentityPlatformUnavailable:
+        return JsonResponse({"error": "temporarily_unavailable"}, status=503)
+    request.api_claims = claims
+    request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))
+                     if token_kind(claims) == "delegated" else None)
+    return None
+
+
+def downstream_failure(exc: GraphAuthError) -> JsonResponse:
+    """What an API view answers when calling Graph on the caller's behalf failed."""
+    if isinstance(exc, InteractionRequired):
+        return obo_failure(exc).response()
+    if isinstance(exc, GraphRequestError):
+        return JsonResponse({"error": "graph_error", "status": exc.status_code, "code": exc.code,
+                             "request_id": exc.request_id}, status=502)
+    logger.warning("downstream call failed: %s", clean(exc))
+    return JsonResponse({"error": "downstream_error"}, status=502)
+
+
 def api_view(view=None, *, scopes=None, roles=None):
     """Protect a function view with bearer tokens for this API (see the module docstring).
 
     Inside the view ``request.api_claims`` holds the token's claims and, for delegated tokens,
-    ``request.graph`` calls Graph on behalf of the caller.
+    ``request.graph`` calls Graph on behalf of the caller. ``async def`` views are supported
+    (``await request.graph.aget(...)``).
     """
     def decorate(func):
-        @csrf_exempt
-        @functools.wraps(func)
-        # By name, so the API view's own locals (called beneath) stay in error reports; what holds
-        # the caller's token below here is called "token", "header" or "assertion".
-        @sensitive_variables("token", "header", "assertion")
-        def wrapper(request, *args, **kwargs):
-            try:
-                token = bearer_token(request)
-                claims = validate_access_token(token)
-                check_permissions(claims, scopes, roles)
-            except BearerError as exc:
-                return exc.response()
-            except IdentityPlatformUnavailable:
-                return JsonResponse({"error": "temporarily_unavailable"}, status=503)
-            request.api_claims = claims
-            request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))
-                             if token_kind(claims) == "delegated" else None)
-            try:
-                return func(request, *args, **kwargs)
-            except InteractionRequired as exc:
-                return obo_failure(exc).response()
-            except GraphRequestError as exc:
-                return JsonResponse({"error": "graph_error", "status": exc.status_code, "code": exc.code,
-                                     "request_id": exc.request_id}, status=502)
-            except GraphAuthError as exc:
-                logger.warning("downstream call failed: %s", clean(exc))
-                return JsonResponse({"error": "downstream_error"}, status=502)
+        if iscoroutinefunction(func):
+            async def wrapper(request, *args, **kwargs):
+                # Validation may fetch the signing keys (synchronous HTTP): not on the event loop.
+                refused = await sync_to_async(authorize, thread_sensitive=False)(request, scopes, roles)
+                if refused is not None:
+                    return refused
+                try:
+                    return await func(request, *args, **kwargs)
+                except GraphAuthError as exc:
+                    return downstream_failure(exc)
+        else:
+            def wrapper(request, *args, **kwargs):
+                refused = authorize(request, scopes, roles)
+                if refused is not None:
+                    return refused
+                try:
+                    return func(request, *args, **kwargs)
+                except GraphAuthError as exc:
+                    return downstream_failure(exc)
+        wrapper = csrf_exempt(functools.wraps(func)(wrapper))
         wrapper.graph_auth_api = True          # for the system check on multi-tenant APIs (W030)
         return wrapper
 
