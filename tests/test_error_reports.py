@@ -3,11 +3,12 @@ import logging
 import sys
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.signals import got_request_exception
 from django.http import JsonResponse
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 from django.urls import include, path
 from django.utils.log import AdminEmailHandler
 from django.views.debug import ExceptionReporter, technical_500_response
@@ -95,6 +96,25 @@ def test_reports_of_a_failure_mid_refresh(client, entra_emulator, entra_sign_in,
         client.get("/profile/")
     assert entra_emulator.requests("token", grant_type="refresh_token")
     assert_clean(reports(), secrets | known_secrets(entra_emulator), "/profile/")
+
+
+@pytest.mark.parametrize("fault", [
+    {"endpoint": "graph:/v1.0/me", "status": 500}, {"endpoint": "graph:/v1.0/me", "delay": 5},
+    {"endpoint": "token", "grant_type": "refresh_token", "delay": 5},
+], ids=["graph-500", "graph-timeout", "token-timeout"])
+def test_reports_of_a_failure_in_an_async_view(client, entra_emulator, entra_sign_in, reports, fault):
+    """The async path: gathered aget calls (the token in coroutine frames, httpx beneath them)."""
+    assert entra_sign_in(client, ADELE).status_code == 302
+    if "grant_type" in fault:
+        leave_only(10)                                         # due: the view's first call refreshes
+    secrets = known_secrets(entra_emulator)
+    entra_emulator.fail_next(**fault)
+    browser = AsyncClient()
+    browser.cookies = client.cookies
+    with override_settings(GRAPH_AUTH=graph_settings(TIMEOUT=0.05)), \
+            pytest.raises((GraphRequestError, IdentityPlatformUnavailable)):
+        async_to_sync(browser.get)("/dashboard/")
+    assert_clean(reports(), secrets | known_secrets(entra_emulator), "/dashboard/")
 
 
 @pytest.mark.urls(__name__)

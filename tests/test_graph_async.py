@@ -26,16 +26,10 @@ def run(coroutine_function, *args, **kwargs):
     return async_to_sync(coroutine_function)(*args, **kwargs)
 
 
-@pytest.fixture
-def aclient(entra_emulator):
-    """An AsyncClient served by the test's emulator."""
-    return async_emulator_client(entra_emulator, timeout=10)
-
-
-def test_concurrent_calls_overlap(adele, entra_emulator, aclient):
+def test_concurrent_calls_overlap(adele, entra_emulator, entra_async_client):
     """Five calls with 0.2 s of Graph latency each take about one call's time, not five."""
     entra_emulator.fail_next("graph", delay=0.2, times=5)
-    graph = client(adele, None, async_client=aclient)
+    graph = client(adele, None, async_client=entra_async_client)
 
     async def five():
         loop = asyncio.get_running_loop()
@@ -60,8 +54,8 @@ def test_a_timeout_is_a_graph_request_error(adele, entra_emulator):
     assert isinstance(cause, httpx.ReadTimeout) and cause.__traceback__ is None
 
 
-def test_an_unreachable_host_is_a_graph_request_error(adele, aclient, entra_emulator):
-    graph = client(adele, None, async_client=aclient, base_url="https://graph.example.com/v1.0")
+def test_an_unreachable_host_is_a_graph_request_error(adele, entra_async_client, entra_emulator):
+    graph = client(adele, None, async_client=entra_async_client, base_url="https://graph.example.com/v1.0")
     with pytest.raises(GraphRequestError) as info:
         run(graph.aget, "/me")
     assert info.value.code == "transportError" and "AsyncNetworkBlocked" in info.value.message
@@ -71,18 +65,18 @@ def test_an_unreachable_host_is_a_graph_request_error(adele, aclient, entra_emul
 @pytest.mark.parametrize("url", ["https://example.com/", "http://graph.microsoft.com/v1.0/me",
                                  "https://graph.microsoft.com:8443/v1.0/me",
                                  "https://login.microsoftonline.com.example.com/"])
-def test_the_async_transport_refuses_every_other_url(aclient, entra_emulator, url):
+def test_the_async_transport_refuses_every_other_url(entra_async_client, entra_emulator, url):
     async def get():
-        return await aclient.get(url)
+        return await entra_async_client.get(url)
 
     with pytest.raises(AsyncNetworkBlocked):
         run(get)
     assert entra_emulator.requests() == []
 
 
-def test_the_async_transport_serves_the_identity_platform_too(aclient):
+def test_the_async_transport_serves_the_identity_platform_too(entra_async_client):
     async def get():
-        return await aclient.get("https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration")
+        return await entra_async_client.get("https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration")
 
     response = run(get)
     assert response.status_code == 200 and response.json()["token_endpoint"].endswith("/oauth2/v2.0/token")
