@@ -130,37 +130,17 @@ class Awaited:
                 return
 
     def __getattr__(self, name):
+        if name in AWAITED:                      # graph.get(...) awaits graph.aget(...)
+            method = getattr(self.graph, f"a{name}")
+            return lambda *args, **kwargs: self._wait(method(*args, **kwargs))
+        if name in ITERATED:                     # graph.pages(...) steps through graph.apages(...)
+            method = getattr(self.graph, f"a{name}")
+            return lambda *args, **kwargs: self._lazy(method(*args, **kwargs))
         return getattr(self.graph, name)
 
-    def request(self, *args, **kwargs):
-        return self._wait(self.graph.arequest(*args, **kwargs))
 
-    def get(self, *args, **kwargs):
-        return self._wait(self.graph.aget(*args, **kwargs))
-
-    def post(self, *args, **kwargs):
-        return self._wait(self.graph.apost(*args, **kwargs))
-
-    def patch(self, *args, **kwargs):
-        return self._wait(self.graph.apatch(*args, **kwargs))
-
-    def put(self, *args, **kwargs):
-        return self._wait(self.graph.aput(*args, **kwargs))
-
-    def delete(self, *args, **kwargs):
-        return self._wait(self.graph.adelete(*args, **kwargs))
-
-    def batch(self, *args, **kwargs):
-        return self._wait(self.graph.abatch(*args, **kwargs))
-
-    def require_scopes(self, scopes):
-        return self._wait(self.graph.arequire_scopes(scopes))
-
-    def pages(self, *args, **kwargs):
-        return self._lazy(self.graph.apages(*args, **kwargs))
-
-    def iterate(self, *args, **kwargs):
-        return self._lazy(self.graph.aiterate(*args, **kwargs))
+AWAITED = {"request", "get", "post", "patch", "put", "delete", "batch", "require_scopes"}
+ITERATED = {"pages", "iterate"}
 
 
 def challenge_header(claims: dict, *, padded: bool = True) -> str:

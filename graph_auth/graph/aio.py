@@ -13,7 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 from ..http import get_async_client, without_request
 from . import batch as batching
 from . import protocol
-from .protocol import Emit, Reply, Send, Sleep, Token
+from .protocol import Done, Reply, Send, Token, next_io
 
 
 class AsyncGraph:
@@ -68,22 +68,18 @@ class AsyncGraph:
     # -- the driver -------------------------------------------------------------------------------
     @sensitive_variables()
     async def _arun(self, steps, *, until_emit: bool = False):
-        """Drive ``steps`` as ``SyncGraph._run`` does, awaiting each step."""
-        answer = token = None
-        while True:
-            try:
-                step = steps.send(answer)
-            except StopIteration as stop:
-                return None if until_emit else stop.value
+        """Drive ``steps`` as ``SyncGraph._run`` does, awaiting each I/O step."""
+        token, step = None, next_io(steps, until_emit=until_emit)
+        while not isinstance(step, Done):
             answer = None
-            if isinstance(step, Send):
-                answer = await self._asend(step, token)
-            elif isinstance(step, Token):
+            if isinstance(step, Token):
                 token = await self._atoken(step)
-            elif isinstance(step, Sleep):
+            elif isinstance(step, Send):
+                answer = await self._asend(step, token)
+            else:
                 await self.asleep(step.seconds)
-            elif isinstance(step, Emit) and until_emit:
-                return step
+            step = next_io(steps, answer, until_emit=until_emit)
+        return step.value
 
     @sensitive_variables()
     async def _atoken(self, step: Token) -> str:

@@ -1,6 +1,7 @@
 """How to talk to Graph, without doing any I/O: the sync and async clients drive the same steps.
 
-A protocol function is a generator that yields what it needs done and gets the answer back:
+A protocol function is a generator that yields what it needs done and gets the answer back
+(``next_io`` advances it):
 
     Token(scopes, claims_challenge, force_refresh)   get a token (the driver keeps it; answer None)
     Send(method, url, params, json, data, headers)   send with that token; answer: a Reply
@@ -48,6 +49,22 @@ class Sleep(NamedTuple):
 
 class Emit(NamedTuple):
     value: Any
+
+
+class Done(NamedTuple):
+    value: Any
+
+
+def next_io(steps, answer=None, *, until_emit: bool = False):
+    """Send ``answer`` into ``steps`` and return the next step that needs I/O (Token, Send, Sleep),
+    or ``Done``: with the steps' result, or with ``until_emit`` the next Emit (None at the end)."""
+    try:
+        step = steps.send(answer)
+        while isinstance(step, Emit) and not until_emit:
+            step = steps.send(None)
+    except StopIteration as stop:
+        return Done(None if until_emit else stop.value)
+    return Done(step) if isinstance(step, Emit) else step
 
 
 class Reply(NamedTuple):

@@ -7,7 +7,7 @@ from requests import RequestException
 from ..http import without_request
 from . import batch as batching
 from . import protocol
-from .protocol import Emit, Reply, Send, Sleep, Token
+from .protocol import Done, Reply, Send, Token, next_io
 
 
 class SyncGraph:
@@ -74,22 +74,18 @@ class SyncGraph:
     def _run(self, steps, *, until_emit: bool = False):
         """Drive ``steps`` to their result (or, ``until_emit``, to the next Emit: None at the end).
         Every request of the protocol starts with a Token step, so the token is this frame's own."""
-        answer = token = None
-        while True:
-            try:
-                step = steps.send(answer)
-            except StopIteration as stop:
-                return None if until_emit else stop.value
+        token, step = None, next_io(steps, until_emit=until_emit)
+        while not isinstance(step, Done):
             answer = None
-            if isinstance(step, Send):
-                answer = self._send(step, token)
-            elif isinstance(step, Token):
+            if isinstance(step, Token):
                 token = self.token_provider.get_token(
                     step.scopes, claims_challenge=step.claims_challenge, force_refresh=step.force_refresh)
-            elif isinstance(step, Sleep):
+            elif isinstance(step, Send):
+                answer = self._send(step, token)
+            else:
                 self.sleep(step.seconds)
-            elif isinstance(step, Emit) and until_emit:
-                return step
+            step = next_io(steps, answer, until_emit=until_emit)
+        return step.value
 
     @sensitive_variables()
     def _send(self, step: Send, token: str) -> Reply:
