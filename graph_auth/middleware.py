@@ -34,8 +34,8 @@ def user_graph(request, tokens: UserTokens | None = None) -> GraphClient:
 
 
 class GraphAuthMiddleware:
-    """Works in sync and async stacks alike: under ASGI no thread is needed for requests that
-    don't use Graph, nor for the check whether the tokens are due (the session says so)."""
+    """Works in sync and async stacks alike: under ASGI it adds no thread hop of its own unless
+    the tokens are due (then one, for the refresh); whether they are, the session says."""
     sync_capable = True
     async_capable = True
 
@@ -82,7 +82,7 @@ class GraphAuthMiddleware:
         session = getattr(request, "session", None)
         if session is None or session.session_key is None:
             return False
-        if hasattr(session, "aget"):            # Django 5.0+: no thread for cache or cookie sessions
+        if hasattr(session, "aget"):            # Django 5.0+: the session's own async read
             return self._due(await session.aget(keys.TOKEN_KEY))
         return await sync_to_async(self.is_due)(request)
 
