@@ -247,9 +247,9 @@ def refresh_due(entry: dict, margin: int) -> int:
 
     The half-lifetime cap is what stops a refresh from being followed by another: a token just
     obtained is never already due, however short-lived (a 200 s token with a 300 s margin would
-    be). Half is also where msal refreshes long-lived tokens ahead and what Entra's ``refresh_in``
-    hints; Entra's access tokens live 60 to 90 minutes (10 at least when configured), so with the
-    default margin the cap only matters for margins set above half that.
+    be). Half is also where msal starts refreshing long-lived tokens ahead of expiry. Entra's access
+    tokens live 60 to 90 minutes (10 at least when configured), so with the default margin the cap
+    only matters for margins set above half the lifetime.
     """
     expires_on = int(entry.get("expires_on", 0))
     lifetime = max(0, expires_on - int(entry.get("cached_at", 0) or 0))
