@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("profile/", views.profile, name="profile"),
     path("profile/photo", views.photo, name="photo"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("mail/", views.mail, name="mail"),
     path("people/", views.people, name="people"),
     path("staff/users/", views.staff_users, name="staff_users"),

@@ -1,4 +1,8 @@
 """The demo's pages: each reads the signed-in user's data from Microsoft Graph via request.graph."""
+import asyncio
+import base64
+
+from asgiref.sync import sync_to_async
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import SuspiciousOperation
@@ -54,6 +58,30 @@ def photo(request):
     response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+async def _photo(request) -> str | None:
+    """The user's photo as a data: URL, or None when they have none."""
+    try:
+        data = await request.graph.aget("/me/photo/$value")
+    except GraphRequestError as exc:
+        if exc.status_code == 404:
+            return None
+        raise
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode()
+
+
+@login_required
+@graph_scopes_required("Mail.Read")
+async def dashboard(request):
+    """An async view: the profile, the photo and the latest mail, fetched from Graph at once."""
+    me, photo, mail = await asyncio.gather(
+        request.graph.aget("/me", params={"$select": "displayName,mail,jobTitle"}),
+        _photo(request),
+        request.graph.aget("/me/messages", params={"$top": 5, "$select": "subject,from,receivedDateTime"}))
+    # Rendering reads request.user (the templates' "user"), which is sync only.
+    return await sync_to_async(render)(request, "demo/dashboard.html",
+                                       {"me": me, "photo": photo, "messages": mail.get("value", [])})
 
 
 def _page(request, path: str, params: dict):

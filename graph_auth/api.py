@@ -23,6 +23,8 @@ from __future__ import annotations
 import functools
 
 import jwt
+from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -33,6 +35,7 @@ from .app_settings import app_settings
 from .exceptions import GraphAuthError, IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
 from .graph import GraphClient
 from .token_store import AppTokenStore
+from .tokens import TokenProvider
 from .user_tokens import check_refresh_account
 
 
@@ -148,83 +151,100 @@ def check_permissions(claims: dict, scopes=None, roles=None) -> None:
                           "This API does not accept app-only tokens.")
 
 
-class OnBehalfOf:
+class OnBehalfOf(TokenProvider):
     """Token provider for Graph on behalf of an API caller: the caller's downstream tokens are
     cached per caller (tid, oid) and refreshed with their refresh token; a new OBO exchange is
     made only when the cache can't serve."""
 
     def __init__(self, assertion: str, claims: dict) -> None:
+        super().__init__()
         self.assertion = assertion
         self.store = AppTokenStore.for_caller(claims["tid"], claims["oid"])
 
-    @staticmethod
-    def _peek(cache, scopes, margin):
+    def default_scopes(self) -> list[str]:
+        return list(app_settings.OBO_SCOPES)
+
+    def account(self, cache) -> str | None:
         # The caller's row holds one account, filed by msal under the caller's *home* account
         # (client_info): for a guest that is not the token's oid.tid, so take msal's own key.
-        account_id = next(iter(msal_client.account_ids(cache)), None)
-        return msal_client.peek(cache, account_id, scopes, margin) if account_id else None
+        return next(iter(msal_client.account_ids(cache)), None)
+
+    def peek(self, cache, want):
+        return super().peek(cache, want) if self.account(cache) else None
 
     @sensitive_variables()
-    def get_token(self, scopes=None, *, claims_challenge=None, force_refresh: bool = False) -> str:
-        scopes = list(scopes or app_settings.OBO_SCOPES)
-        margin = app_settings.REFRESH_MARGIN
-        if not (claims_challenge or force_refresh):
-            hit = self._peek(self.store.load(), scopes, margin)
-            if hit:
-                return hit[0]
-        with self.store.locked() as cache:
-            hit = None if (claims_challenge or force_refresh) else self._peek(cache, scopes, margin)
-            if hit:
-                return hit[0]
-            account_id = next(iter(msal_client.account_ids(cache)), None)
-            if account_id and not claims_challenge:
-                try:
-                    result = msal_client.acquire_silent(cache, account_id, scopes, force_refresh=True)
-                except InteractionRequired:
-                    pass              # the cached refresh token is dead: exchange the assertion again
-                else:
-                    check_refresh_account(result, account_id)     # raises: nothing is saved
-                    return result["access_token"]
+    def acquire(self, cache, want):
+        account_id = self.account(cache)
+        if account_id and not want.claims:
             try:
-                return msal_client.acquire_on_behalf_of(cache, self.assertion, scopes,
-                                                        claims_challenge=claims_challenge)["access_token"]
-            except InteractionRequired as exc:
-                if claims_challenge and not exc.claims:      # pass Graph's challenge on to the caller
-                    exc.claims = claims_challenge
-                raise
+                result = msal_client.acquire_silent(cache, account_id, want.scopes, force_refresh=True)
+            except InteractionRequired:
+                pass              # the cached refresh token is dead: exchange the assertion again
+            else:
+                check_refresh_account(result, account_id)     # raises: nothing is saved
+                return msal_client.result_hit(result, self.margin)
+        result = msal_client.acquire_on_behalf_of(cache, self.assertion, want.scopes,
+                                                  claims_challenge=want.claims)
+        return msal_client.result_hit(result, self.margin)
+
+
+# By name, so the API view's own locals (called beneath) stay in error reports; what holds the
+# caller's token here is called "token", "header" or "assertion".
+@sensitive_variables("token", "header", "assertion")
+def authorize(request, scopes=None, roles=None) -> JsonResponse | None:
+    """Check the request's bearer token: on success set ``request.api_claims`` and
+    ``request.graph`` and return None, else return the refusal."""
+    try:
+        token = bearer_token(request)
+        claims = validate_access_token(token)
+        check_permissions(claims, scopes, roles)
+    except BearerError as exc:
+        return exc.response()
+    except IdentityPlatformUnavailable as exc:      # its keys or metadata: answered always
+        return answers.describe(exc).json()
+    request.api_claims = claims
+    request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))
+                     if token_kind(claims) == "delegated" else None)
+    return None
+
+
+def downstream_failure(exc: GraphAuthError) -> JsonResponse:
+    """What an API view answers when calling Graph on the caller's behalf failed: the answer the
+    middleware and DRF give too (graph_auth.answers); what the mapping doesn't answer is raised."""
+    answer = answers.api_answer(exc)
+    if answer is None:
+        raise exc
+    return answer.json()
 
 
 def api_view(view=None, *, scopes=None, roles=None):
     """Protect a function view with bearer tokens for this API (see the module docstring).
 
     Inside the view ``request.api_claims`` holds the token's claims and, for delegated tokens,
-    ``request.graph`` calls Graph on behalf of the caller.
+    ``request.graph`` calls Graph on behalf of the caller. ``async def`` views are supported
+    (``await request.graph.aget(...)``).
     """
     def decorate(func):
-        @csrf_exempt
-        @functools.wraps(func)
-        # By name, so the API view's own locals (called beneath) stay in error reports; what holds
-        # the caller's token below here is called "token", "header" or "assertion".
-        @sensitive_variables("token", "header", "assertion")
-        def wrapper(request, *args, **kwargs):
-            try:
-                token = bearer_token(request)
-                claims = validate_access_token(token)
-                check_permissions(claims, scopes, roles)
-            except BearerError as exc:
-                return exc.response()
-            except IdentityPlatformUnavailable as exc:      # its keys or metadata: answered always
-                return answers.describe(exc).json()
-            request.api_claims = claims
-            request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))
-                             if token_kind(claims) == "delegated" else None)
-            try:
-                return func(request, *args, **kwargs)
-            except GraphAuthError as exc:
-                answer = answers.api_answer(exc)       # the same answer the middleware and DRF give
-                if answer is None:
-                    raise
-                return answer.json()
+        if iscoroutinefunction(func):
+            async def wrapper(request, *args, **kwargs):
+                # Validation may fetch the signing keys (synchronous HTTP): not on the event loop.
+                refused = await sync_to_async(authorize, thread_sensitive=False)(request, scopes, roles)
+                if refused is not None:
+                    return refused
+                try:
+                    return await func(request, *args, **kwargs)
+                except GraphAuthError as exc:
+                    return downstream_failure(exc)
+        else:
+            def wrapper(request, *args, **kwargs):
+                refused = authorize(request, scopes, roles)
+                if refused is not None:
+                    return refused
+                try:
+                    return func(request, *args, **kwargs)
+                except GraphAuthError as exc:
+                    return downstream_failure(exc)
+        wrapper = csrf_exempt(functools.wraps(func)(wrapper))
         wrapper.graph_auth_api = True          # for the system check on multi-tenant APIs (W030)
         return wrapper
 

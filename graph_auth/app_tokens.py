@@ -15,10 +15,12 @@ from . import msal_client
 from .app_settings import app_settings
 from .exceptions import GraphAuthConfigError
 from .graph import GraphClient
+from .msal_client import Hit
 from .token_store import AppTokenStore
+from .tokens import TokenProvider
 
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
-_memory: dict = {}                 # (client id, tenant, scopes) -> (token, expires_on)
+_memory: dict = {}                 # (client id, tenant, scopes) -> Hit
 _lock = threading.Lock()
 
 
@@ -27,10 +29,11 @@ def clear_caches() -> None:
         _memory.clear()
 
 
-class AppTokens:
+class AppTokens(TokenProvider):
     """Token provider for the app: ``get_token(scopes=None)`` with ``<resource>/.default`` scopes."""
 
     def __init__(self, tenant: str | None = None) -> None:
+        super().__init__()
         tenant = tenant or app_settings.TENANT_ID
         if str(tenant).lower() in ("common", "organizations", "consumers"):
             raise GraphAuthConfigError(
@@ -38,29 +41,31 @@ class AppTokens:
                 "or set GRAPH_AUTH['TENANT_ID'] to your tenant id or domain.")
         self.tenant = tenant
 
-    @sensitive_variables()
-    def get_token(self, scopes=None, *, claims_challenge=None, force_refresh: bool = False) -> str:
-        scopes = list(scopes or [GRAPH_DEFAULT])
-        key = (app_settings.client_id, self.tenant, tuple(sorted(scopes)))
-        margin = max(app_settings.REFRESH_MARGIN, msal_client.AT_MIN_VALIDITY)
-        if not force_refresh:
-            with _lock:
-                token, expires_on = _memory.get(key, (None, 0))
-            if token and expires_on - time.time() >= margin:
-                return token
-        store = AppTokenStore(self.tenant)
-        hit = None if force_refresh else msal_client.peek(store.load(), None, scopes, margin)
-        if hit is None:
-            with store.locked() as cache:
-                hit = None if force_refresh else msal_client.peek(cache, None, scopes, margin)
-                if hit is None:
-                    if force_refresh:          # msal has no force_refresh for client credentials
-                        cache.deserialize("{}")
-                    result = msal_client.acquire_for_client(cache, scopes, tenant=self.tenant)
-                    hit = (result["access_token"], int(time.time()) + int(result.get("expires_in", 0)))
+    @property
+    def store(self) -> AppTokenStore:
+        return AppTokenStore(self.tenant)
+
+    def default_scopes(self) -> list[str]:
+        return [GRAPH_DEFAULT]
+
+    def _key(self, want) -> tuple:
+        return (app_settings.client_id, self.tenant, tuple(sorted(want.scopes)))
+
+    def remembered(self, want) -> Hit | None:
         with _lock:
-            _memory[key] = hit
-        return hit[0]
+            hit = _memory.get(self._key(want))
+        return hit if hit is not None and time.time() < hit.refresh_at else None
+
+    @sensitive_variables()
+    def acquire(self, cache, want) -> Hit:
+        if want.force:                  # msal has no force_refresh for client credentials
+            cache.deserialize("{}")
+        result = msal_client.acquire_for_client(cache, want.scopes, tenant=self.tenant)
+        return msal_client.result_hit(result, self.margin)
+
+    def fetched(self, hit, want, cache, *, acquired: bool) -> None:
+        with _lock:
+            _memory[self._key(want)] = hit
 
 
 def app_graph(tenant: str | None = None, **client_options) -> GraphClient:

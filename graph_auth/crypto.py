@@ -6,12 +6,17 @@ derived from SECRET_KEY and SECRET_KEY_FALLBACKS with HKDF, so rotating SECRET_K
 
 Each ciphertext is bound to the row it belongs to (a ``context`` such as ``user:42``, inside the
 authenticated plaintext): a blob copied into another user's row does not decrypt there.
+
+Derived keys are cached per process, keyed on the secrets themselves, so a changed SECRET_KEY (or
+``override_settings`` in a test) takes effect at once. ``counters`` tells benchmarks and tests how
+often the costly steps ran (decryptions, encryptions, key derivations).
 """
 from __future__ import annotations
 
 import base64
 import functools
 import logging
+import threading
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -25,17 +30,46 @@ from .exceptions import GraphAuthConfigError
 logger = logging.getLogger(__name__)
 
 
+class Counters:
+    """How often this process decrypted, encrypted and derived keys (read them, or ``reset()``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.decrypts = self.encrypts = self.derivations = 0
+
+    def count(self, name: str) -> None:
+        with self._lock:              # exact under threads too: a benchmark counts a whole herd
+            setattr(self, name, getattr(self, name) + 1)
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {"decrypts": self.decrypts, "encrypts": self.encrypts, "derivations": self.derivations}
+
+
+counters = Counters()
+
+
 def _derive(secret: str) -> bytes:
+    counters.count("derivations")
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"graph_auth", info=b"token-cache-v1")
     return base64.urlsafe_b64encode(hkdf.derive(secret if isinstance(secret, bytes) else secret.encode()))
+
+
+@functools.lru_cache(maxsize=8)
+def _derived(secrets: tuple) -> tuple[bytes, ...]:
+    # Keyed on the secrets: HKDF runs once per process and set of secrets, not on every use.
+    return tuple(_derive(s) for s in secrets)
 
 
 def _keys() -> tuple[bytes, ...]:
     configured = app_settings.CACHE_ENCRYPTION_KEYS
     if configured:
         return tuple(k.encode() if isinstance(k, str) else k for k in configured)
-    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return tuple(_derive(s) for s in secrets)
+    return _derived((settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])))
 
 
 @functools.lru_cache(maxsize=8)
@@ -56,6 +90,7 @@ def encrypt(plaintext: str, context: str) -> str:
     """Encrypt ``plaintext`` for the row named by ``context`` (no newline in it)."""
     if "\n" in context:
         raise ValueError("an encryption context has no newline")
+    counters.count("encrypts")
     return _fernet(_keys()).encrypt(f"{BOUND}{context}\n{plaintext}".encode()).decode("ascii")
 
 
@@ -78,6 +113,7 @@ def decrypt_unbound(token: str) -> str | None:
     """Return whatever plaintext a current key opens (the first release's caches had no context)."""
     if not token:
         return None
+    counters.count("decrypts")
     try:
         return _fernet(_keys()).decrypt(token.encode("ascii")).decode()
     except (InvalidToken, UnicodeError):      # another key, or not a Fernet token at all

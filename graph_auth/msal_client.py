@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import warnings
+from typing import NamedTuple
 
 import msal
 from django.views.decorators.debug import sensitive_variables
@@ -237,26 +238,69 @@ def _access_tokens(cache, account_id: str | None) -> list[dict]:
                              query={"home_account_id": account_id}))
 
 
+class Hit(NamedTuple):
+    """A cached access token fit to use: the token, when it expires, when it is due for refresh."""
+    token: str
+    expires_on: int
+    refresh_at: int
+
+
+def refresh_due(entry: dict, margin: int) -> int:
+    """When an access-token entry is due for refresh (epoch seconds): ``margin`` (at least msal's 5
+    minutes) before it expires, but never before half its lifetime has passed, nor after the
+    ``refresh_on`` the platform asked for.
+
+    The half-lifetime cap is what stops a refresh from being followed by another: a token just
+    obtained is never already due, however short-lived (a 200 s token with a 300 s margin would
+    be). Half is also where msal starts refreshing long-lived tokens ahead of expiry. Entra's access
+    tokens live 60 to 90 minutes (10 at least when configured), so with the default margin the cap
+    only matters for margins set above half the lifetime.
+    """
+    expires_on = int(entry.get("expires_on", 0))
+    lifetime = max(0, expires_on - int(entry.get("cached_at", 0) or 0))
+    due = expires_on - min(max(margin, AT_MIN_VALIDITY), lifetime // 2)
+    return min(due, int(entry.get("refresh_on", due)))
+
+
 @sensitive_variables()
-def peek(cache, account_id: str | None, scopes, min_validity: int = AT_MIN_VALIDITY, *,
-         fallback: bool = False, now: float | None = None) -> tuple[str, int] | None:
-    """Return (access token, expires_on) when the cache holds a token for ``scopes`` valid for at
-    least ``min_validity`` more seconds (at least msal's 5 minutes, and not past its refresh_on),
-    else None. With ``fallback``, any token still valid for ``min_validity`` seconds will do (used
-    when a refresh failed because the identity platform is down). Reads only."""
+def peek(cache, account_id: str | None, scopes, margin: int = AT_MIN_VALIDITY, *,
+         fallback: bool = False, now: float | None = None) -> Hit | None:
+    """Return a ``Hit`` when the cache holds a token for ``scopes`` that is not yet due for refresh
+    by ``margin`` (see ``refresh_due``), else None. With ``fallback``, any token still valid for
+    ``margin`` seconds will do (used when a refresh failed because the identity platform is down).
+    Reads only."""
     now = time.time() if now is None else now
-    if not fallback:
-        min_validity = max(min_validity, AT_MIN_VALIDITY)
     wanted = set(scopes)
     for entry in _access_tokens(cache, account_id):
-        expires_on = int(entry.get("expires_on", 0))
         if not wanted <= set(entry.get("target", "").split()):
             continue
-        aging = not fallback and int(entry.get("refresh_on", expires_on)) < now
-        if expires_on - now < min_validity or aging:
-            continue
-        return entry["secret"], expires_on
+        expires_on, due = int(entry.get("expires_on", 0)), refresh_due(entry, margin)
+        usable = expires_on - now >= margin if fallback else now < due
+        if usable:
+            return Hit(entry["secret"], expires_on, due)
     return None
+
+
+@sensitive_variables()
+def result_hit(result: dict, margin: int, now: float | None = None) -> Hit:
+    """The ``Hit`` for a token msal just returned (its ``expires_in`` counts from now)."""
+    now = int(time.time() if now is None else now)
+    entry = {"cached_at": now, "expires_on": now + int(result.get("expires_in") or 0)}
+    if result.get("refresh_on"):
+        entry["refresh_on"] = int(result["refresh_on"])
+    return Hit(result["access_token"], entry["expires_on"], refresh_due(entry, margin))
+
+
+def prune_expired(cache, now: float | None = None) -> int:
+    """Remove the access tokens that have expired (before the cache is written: they would only
+    grow it); refresh tokens, accounts and ID tokens stay. Return how many went."""
+    now = time.time() if now is None else now
+    kind = msal.TokenCache.CredentialType.ACCESS_TOKEN
+    expired = [entry for entry in cache.search(kind, now=0)      # now=0: msal's own sweep keeps them
+               if int(entry.get("expires_on", 0)) <= now]
+    for entry in expired:
+        cache.remove_at(entry)
+    return len(expired)
 
 
 @sensitive_variables()
@@ -268,8 +312,7 @@ def token_status(cache, account_id: str, scopes, margin: int) -> dict:
         target = set(entry.get("target", "").split())
         held |= target
         if wanted <= target:
-            exp = int(entry.get("expires_on", 0))
-            due = min(exp - max(margin, AT_MIN_VALIDITY), int(entry.get("refresh_on", exp)))
+            exp, due = int(entry.get("expires_on", 0)), refresh_due(entry, margin)
             if expires_at is None or exp > expires_at:
                 expires_at, refresh_at = exp, due
     has_rt = any(True for _ in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN,

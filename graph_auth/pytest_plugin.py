@@ -72,6 +72,15 @@ def entra_session(entra_emulator):
 
 
 @pytest.fixture
+def entra_async_client(entra_emulator):
+    """An ``httpx.AsyncClient`` on which login.microsoftonline.com and graph.microsoft.com are the
+    emulator (served in a worker thread, no sockets); any other host raises
+    ``AsyncNetworkBlocked``. Use it on one event loop (httpx clients are loop-bound)."""
+    from graph_auth.emulator import async_emulator_client
+    return async_emulator_client(entra_emulator, timeout=10)
+
+
+@pytest.fixture
 def entra_certificate():
     """A fresh key pair and self-signed certificate (``Certificate``) for certificate credentials."""
     from graph_auth.emulator import create_certificate

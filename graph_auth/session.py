@@ -32,8 +32,10 @@ def pop_flow(session, state: str | None) -> dict | None:
 
 
 def set_token_status(session, account_id: str, status: dict) -> None:
-    session[TOKEN_KEY] = {"account": account_id, "refresh_at": status.get("refresh_at"),
-                          "expires_at": status.get("expires_at"), "scopes": status.get("scopes", [])}
+    value = {"account": account_id, "refresh_at": status.get("refresh_at"),
+             "expires_at": status.get("expires_at"), "scopes": status.get("scopes", [])}
+    if session.get(TOKEN_KEY) != value:        # unchanged: the session is not saved again
+        session[TOKEN_KEY] = value
 
 
 def token_status(session) -> dict | None:

@@ -24,7 +24,7 @@ class RowStore:
     SQLite the IMMEDIATE transaction mode takes the write lock), reads the newest cache and saves
     it when msal changed it, so concurrent requests never lose a rotated refresh token.
     An exception inside the block rolls back and saves nothing. Data no current key decrypts
-    reads as an empty cache.
+    reads as an empty cache. Expired access tokens are dropped whenever the cache is written.
     """
     model = None
 
@@ -59,6 +59,7 @@ class RowStore:
         self.model.objects.filter(**self.lookup).delete()
 
     def _write(self, row, cache) -> None:
+        msal_client.prune_expired(cache)       # expired access tokens only grow what is decrypted
         row.data = crypto.encrypt(cache.serialize(), self.context)
         self.describe(row, cache)
         row.save()

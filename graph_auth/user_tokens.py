@@ -1,5 +1,6 @@
 """The signed-in user's tokens for one request: serve a fresh access token from the cache with one
-query, refresh under the row lock when needed, and keep the session's expiry hint current."""
+query (once per request), refresh under the row lock when needed, and keep the session's expiry
+hint current. The sequence itself is ``TokenProvider``'s; this adds the user's own steps."""
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,10 @@ from .app_settings import app_settings
 from .exceptions import IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
 from .log import clean
 from .models import MicrosoftAccount
+from .msal_client import Hit
 from .signals import graph_refresh_failed, graph_tokens_refreshed
 from .token_store import TokenStore
+from .tokens import TokenProvider
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +36,21 @@ def classify(error: InteractionRequired) -> str:
     return error.error if error.error in ("interaction_required", "no_account") else "invalid_grant"
 
 
-class UserTokens:
+class UserTokens(TokenProvider):
     """Access tokens of a user who signed in through graph_auth: ``UserTokens(request)`` for the
     request's user (the account comes from the session, which also gets the refresh hint), or
-    ``UserTokens.for_user(user)`` outside a request (management commands, background jobs)."""
+    ``UserTokens.for_user(user)`` outside a request (management commands, background jobs).
+
+    One instance reads the user's cache at most once while its tokens stay fresh: the middleware
+    makes one per request, shared by the refresh ahead of expiry and ``request.graph``.
+    """
 
     def __init__(self, request=None, *, user=None, account_id: str | None = None) -> None:
+        super().__init__()
         self.request = request
         self.user = user if request is None else request.user
         self._account_id = account_id
+        self._checked: str | None = None
 
     @classmethod
     def for_user(cls, user) -> UserTokens:
@@ -55,71 +64,51 @@ class UserTokens:
         status = keys.token_status(self.request.session)
         return status.get("account") if status else None
 
-    def _require_account(self) -> str:
-        account_id = self.account_id
-        if not account_id or not self.user.is_authenticated:
-            raise InteractionRequired({"error": "no_account",
-                                       "error_description": "The user did not sign in with Microsoft."})
-        return account_id
+    @property
+    def store(self) -> TokenStore:
+        return TokenStore(self.user)
+
+    def prepare(self) -> None:
+        if self._checked is None:
+            account_id = self.account_id
+            if not account_id or not self.user.is_authenticated:
+                raise InteractionRequired({"error": "no_account",
+                                           "error_description": "The user did not sign in with Microsoft."})
+            self._checked = account_id
+
+    def account(self, cache) -> str | None:
+        return self._checked
 
     @sensitive_variables()
-    def get_token(self, scopes=None, *, claims_challenge: str | None = None,
-                  force_refresh: bool = False) -> str:
-        """Return an access token for ``scopes`` (default: GRAPH_AUTH['SCOPES'])."""
-        account_id = self._require_account()
-        scopes = list(scopes or app_settings.SCOPES)
-        if not (claims_challenge or force_refresh):
-            hit = msal_client.peek(TokenStore(self.user).load(), account_id, scopes,
-                                   app_settings.REFRESH_MARGIN)
-            if hit:
-                return hit[0]
-        return self.refresh(scopes, claims_challenge=claims_challenge, force_refresh=force_refresh)
-
-    @sensitive_variables()
-    def refresh(self, scopes=None, *, claims_challenge: str | None = None,
-                force_refresh: bool = False) -> str:
-        """Refresh under the user's row lock; a request that waited for the lock finds the token
-        the other one saved and makes no refresh grant of its own."""
-        account_id = self._require_account()
-        scopes = list(scopes or app_settings.SCOPES)
-        user = self.user
+    def acquire(self, cache, want) -> Hit:
+        # Due by our margin: msal alone would wait until 5 minutes before expiry.
         try:
-            with TokenStore(user).locked() as cache:
-                hit = None if (claims_challenge or force_refresh) else msal_client.peek(
-                    cache, account_id, scopes, app_settings.REFRESH_MARGIN)
-                if hit:                   # another request refreshed while this one waited
-                    token = hit[0]
-                else:                     # due by our margin: msal alone would wait until 5 min
-                    try:
-                        result = msal_client.acquire_silent(cache, account_id, scopes, force_refresh=True,
-                                                            claims_challenge=claims_challenge)
-                    except IdentityPlatformUnavailable:
-                        hit = None if claims_challenge else msal_client.peek(
-                            cache, account_id, scopes, FALLBACK_VALIDITY, fallback=True)
-                        if hit is None:
-                            raise
-                        logger.warning("token refresh failed (identity platform unavailable); "
-                                       "using the cached access token until it expires")
-                        return hit[0]
-                    self._check_same_identity(result, account_id)
-                    token = result["access_token"]
-                status = msal_client.token_status(cache, account_id, app_settings.SCOPES,
-                                                  app_settings.REFRESH_MARGIN)
-                refreshed = cache.has_state_changed
-        except InteractionRequired as exc:
-            if claims_challenge and not exc.claims:
-                exc.claims = claims_challenge
-            reason = classify(exc)
-            logger.info("token refresh for user %s needs interaction: %s (AADSTS%s)",
-                        user.pk, reason, clean(exc.aadsts, 20))
-            graph_refresh_failed.send(sender=None, user=user, error=exc.error, code=exc.aadsts,
-                                      reason=reason)
-            raise
+            result = msal_client.acquire_silent(cache, self._checked, want.scopes, force_refresh=True,
+                                                claims_challenge=want.claims)
+        except IdentityPlatformUnavailable:
+            hit = None if want.claims else msal_client.peek(
+                cache, self._checked, want.scopes, FALLBACK_VALIDITY, fallback=True)
+            if hit is None:
+                raise
+            logger.warning("token refresh failed (identity platform unavailable); "
+                           "using the cached access token until it expires")
+            return hit
+        self._check_same_identity(result, self._checked)
+        return msal_client.result_hit(result, self.margin)
+
+    def fetched(self, hit, want, cache, *, acquired: bool) -> None:
         if self.request is not None:
-            keys.set_token_status(self.request.session, account_id, status)
-        if refreshed:
-            graph_tokens_refreshed.send(sender=None, user=user)
-        return token
+            keys.set_token_status(self.request.session, self._checked, msal_client.token_status(
+                cache, self._checked, app_settings.SCOPES, self.margin))
+        if acquired:
+            graph_tokens_refreshed.send(sender=None, user=self.user)
+
+    def failed(self, error: InteractionRequired, want) -> None:
+        reason = classify(error)
+        logger.info("token refresh for user %s needs interaction: %s (AADSTS%s)",
+                    self.user.pk, reason, clean(error.aadsts, 20))
+        graph_refresh_failed.send(sender=None, user=self.user, error=error.error, code=error.aadsts,
+                                  reason=reason)
 
     @sensitive_variables()
     def _check_same_identity(self, result: dict, account_id: str) -> None:

@@ -2,8 +2,10 @@
 real msal with graph_auth's settings: cp1, the demo app) and token providers that record calls."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -89,9 +91,56 @@ def sign_in(emulator, user=ADELE, scopes=None, cache=None) -> MsalTokens:
 
 
 def client(provider, session, sleeps: list | None = None, **kwargs) -> GraphClient:
-    """A GraphClient on ``session`` whose waits are recorded in ``sleeps`` instead of slept."""
-    return GraphClient(provider, session=session, sleep=(sleeps if sleeps is not None else []).append,
-                       **kwargs)
+    """A GraphClient on ``session`` whose waits (sync and async) are recorded in ``sleeps``
+    instead of slept."""
+    record = sleeps if sleeps is not None else []
+
+    async def asleep(seconds):
+        record.append(seconds)
+
+    return GraphClient(provider, session=session, sleep=record.append, asleep=asleep, **kwargs)
+
+
+class Awaited:
+    """A GraphClient's async methods behind its sync names, awaited on an event loop of its own
+    (kept running in a thread, so that async iterators stay lazy across ``next()`` calls): a test
+    written for ``get`` checks ``aget`` as well. ``close()`` stops the loop."""
+
+    def __init__(self, graph: GraphClient) -> None:
+        self.graph = graph
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def _wait(self, awaitable):
+        async def run():
+            return await awaitable
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+
+    def _lazy(self, items):
+        while True:
+            try:
+                yield self._wait(items.__anext__())
+            except StopAsyncIteration:
+                return
+
+    def __getattr__(self, name):
+        if name in AWAITED:                      # graph.get(...) awaits graph.aget(...)
+            method = getattr(self.graph, f"a{name}")
+            return lambda *args, **kwargs: self._wait(method(*args, **kwargs))
+        if name in ITERATED:                     # graph.pages(...) steps through graph.apages(...)
+            method = getattr(self.graph, f"a{name}")
+            return lambda *args, **kwargs: self._lazy(method(*args, **kwargs))
+        return getattr(self.graph, name)
+
+
+AWAITED = {"request", "get", "post", "patch", "put", "delete", "batch", "require_scopes"}
+ITERATED = {"pages", "iterate"}
 
 
 def challenge_header(claims: dict, *, padded: bool = True) -> str:
@@ -129,7 +178,14 @@ def sleeps() -> list:
     return []
 
 
-@pytest.fixture
-def graph(adele, entra_session, sleeps) -> GraphClient:
-    """A GraphClient for Adele on the emulator's session, not sleeping but recording waits."""
-    return client(adele, entra_session, sleeps)
+@pytest.fixture(params=["sync", "async"])
+def graph(request, adele, entra_session, sleeps) -> GraphClient:
+    """A GraphClient for Adele on the emulator (not sleeping but recording waits), once through
+    its sync methods and once through its async ones (``Awaited``)."""
+    graph = client(adele, entra_session, sleeps)
+    if request.param == "sync":
+        yield graph
+        return
+    awaited = Awaited(graph)
+    yield awaited
+    awaited.close()

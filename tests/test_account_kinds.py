@@ -29,6 +29,7 @@ from graph_auth.models import AppTokenCache, MicrosoftAccount, TokenCache, UserS
 from .api_support import call, spa_token
 from .emulator.browsing import DjangoBrowser, text
 from .test_commands import device_login, pending_code
+from .token_aging import leave_only
 
 pytestmark = [pytest.mark.django_db,
               # the device-code tests play the waiting user without really sleeping between polls
@@ -148,9 +149,8 @@ def test_personal_accounts_are_refused_by_entra_on_organizations(client, entra_e
 
 # -- refresh, incremental consent -------------------------------------------------------------------
 def test_refresh_keeps_the_user_signed_in(client, entra_emulator, kind):
-    entra_emulator.settings.access_token_lifetime = 240              # due for refresh at once
     browse_sign_in(client, kind.upn)
-    entra_emulator.settings.access_token_lifetime = 3599
+    leave_only(240, client)                                          # due for refresh
     entra_emulator.clear_log()
     for _ in range(3):
         assert client.get("/profile/").status_code == 200            # never round through sign-in

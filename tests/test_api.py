@@ -17,6 +17,7 @@ from graph_auth.emulator.default_directory import (
 from graph_auth.models import AppTokenCache
 
 from .api_support import ADELE, call, daemon_token, spa_token
+from .token_aging import leave_only
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.api_urls")]
 
@@ -161,9 +162,9 @@ def test_an_obo_refresh_answer_for_another_account_is_not_used(client, entra_emu
     real tokens, his client_info, no ID token): the API never calls Graph as Lee, nor keeps his tokens."""
     from .id_token_support import token_response
 
-    entra_emulator.settings.access_token_lifetime = 240           # cached OBO tokens are due at once
     token = spa_token(entra_emulator, entra_session)
     assert call(client, "/api/me", token)[1]["displayName"] == "Adele Vance"
+    leave_only(240)                                               # the cached OBO tokens are due
     lee = token_response(entra_emulator, entra_session, "lee@contoso.onmicrosoft.com")
     entra_emulator.fail_next("token", 200, json={k: v for k, v in lee.items() if k != "id_token"},
                              grant_type="refresh_token")

@@ -8,6 +8,8 @@ from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_A
 from graph_auth.exceptions import GraphAuthConfigError, GraphRequestError, TokenError
 from graph_auth.models import AppTokenCache
 
+from .token_aging import leave_only
+
 pytestmark = pytest.mark.django_db
 CONTOSO = {"EMULATOR": True, "TENANT_ID": CONTOSO_ID}
 
@@ -41,9 +43,12 @@ def test_tokens_are_reused_across_calls_and_processes(entra_emulator, django_ass
 
 
 @override_settings(GRAPH_AUTH=CONTOSO)
-def test_short_lived_tokens_are_renewed(entra_emulator):
+def test_short_lived_tokens_serve_half_their_lifetime_then_are_renewed(entra_emulator):
     entra_emulator.settings.access_token_lifetime = 200       # below the refresh margin
     app_graph().get("/users")
+    app_graph().get("/users")
+    assert len(grants(entra_emulator)) == 1                   # not due at once: for 100 s
+    leave_only(90)
     app_graph().get("/users")
     assert len(grants(entra_emulator)) == 2
 

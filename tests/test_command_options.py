@@ -19,6 +19,7 @@ from graph_auth.models import MicrosoftAccount, TokenCache
 
 from .emulator.serving import running, served
 from .test_commands import pending_code
+from .token_aging import leave_only
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning")]
 User = get_user_model()
@@ -113,12 +114,11 @@ def test_device_login_refuses_an_ambiguous_user_before_asking_for_a_code(entra_e
 
 # -- the emulator both commands use -------------------------------------------------------------
 def test_both_commands_honour_the_emulator_url_variable(entra_emulator, monkeypatch):
-    entra_emulator.settings.access_token_lifetime = 200             # due for refresh at once
     with served(entra_emulator) as url:
         monkeypatch.setenv("GRAPH_AUTH_EMULATOR_URL", url)
         output = device_login(entra_emulator)
         assert f"enter the code at {url}/devicelogin instead" in output and over_http(entra_emulator)
-        entra_emulator.settings.access_token_lifetime = 3599
+        leave_only(240)                                              # due for refresh
         assert "Adele Vance" in graph("get", "/me", "--user", ADELE)
     assert len(entra_emulator.requests("token", grant_type="refresh_token")) == 1 and over_http(entra_emulator)
     assert all("x-emulated-host" in r.headers for r in entra_emulator.requests("graph"))

@@ -12,6 +12,7 @@ from graph_auth.management.commands.graph_auth_device_login import Command as De
 from graph_auth.models import MicrosoftAccount, TokenCache
 
 from .emulator.serving import served
+from .token_aging import leave_only
 
 pytestmark = [pytest.mark.django_db,
               # the tests play the waiting user without really sleeping between polls
@@ -148,10 +149,9 @@ def test_graph_for_a_user_without_tokens(entra_emulator, django_user_model):
 
 
 def test_tokens_from_the_terminal_are_refreshed_by_the_web_app(entra_emulator):
-    entra_emulator.settings.access_token_lifetime = 200          # already due for refresh
     approve = lambda n, s: entra_emulator.approve_device_code(pending_code(entra_emulator), ADELE)  # noqa: E731
     device_login(entra_emulator, on_sleep=approve)
-    entra_emulator.settings.access_token_lifetime = 3599
+    leave_only(240)                                              # due for refresh
     assert json.loads(graph("get", "/me", "--user", ADELE))["displayName"] == "Adele Vance"
     (refresh,) = entra_emulator.requests("token", grant_type="refresh_token")
     assert refresh.status == 200 and "client_secret" in refresh.form      # the confidential client

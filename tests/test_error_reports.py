@@ -3,11 +3,12 @@ import logging
 import sys
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.signals import got_request_exception
 from django.http import JsonResponse
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 from django.urls import include, path
 from django.utils.log import AdminEmailHandler
 from django.views.debug import ExceptionReporter, technical_500_response
@@ -20,6 +21,7 @@ from graph_auth.signals import graph_user_authenticated
 from graph_auth.user_tokens import UserTokens
 from tests.secret_support import known_secrets, leaked
 from tests.test_api import spa_token
+from tests.token_aging import leave_only
 
 pytestmark = pytest.mark.django_db
 ADELE = "adele@contoso.onmicrosoft.com"
@@ -99,8 +101,8 @@ def test_reports_of_a_failure_mid_graph_call(client, entra_emulator, entra_sign_
 ], ids=["token-timeout", "token-refused"])
 @pytest.mark.urls(__name__)
 def test_reports_of_a_failure_mid_refresh(client, entra_emulator, entra_sign_in, reports, fault):
-    entra_emulator.settings.access_token_lifetime = 10         # expired for msal: every use refreshes
     assert entra_sign_in(client, ADELE).status_code == 302
+    leave_only(10, client)                                     # due: the next use refreshes
     secrets = known_secrets(entra_emulator)
     entra_emulator.fail_next("token", grant_type="refresh_token", **fault)
     with override_settings(GRAPH_AUTH=unhandled(TIMEOUT=0.05)), \
@@ -108,6 +110,25 @@ def test_reports_of_a_failure_mid_refresh(client, entra_emulator, entra_sign_in,
         client.get("/graph-page")
     assert entra_emulator.requests("token", grant_type="refresh_token")
     assert_clean(reports(), secrets | known_secrets(entra_emulator), "/graph-page")
+
+
+@pytest.mark.parametrize("fault", [
+    {"endpoint": "graph:/v1.0/me", "status": 500}, {"endpoint": "graph:/v1.0/me", "delay": 5},
+    {"endpoint": "token", "grant_type": "refresh_token", "delay": 5},
+], ids=["graph-500", "graph-timeout", "token-timeout"])
+def test_reports_of_a_failure_in_an_async_view(client, entra_emulator, entra_sign_in, reports, fault):
+    """The async path: gathered aget calls (the token in coroutine frames, httpx beneath them)."""
+    assert entra_sign_in(client, ADELE).status_code == 302
+    if "grant_type" in fault:
+        leave_only(10)                                         # due: the view's first call refreshes
+    secrets = known_secrets(entra_emulator)
+    entra_emulator.fail_next(**fault)
+    browser = AsyncClient()
+    browser.cookies = client.cookies
+    with override_settings(GRAPH_AUTH=unhandled(TIMEOUT=0.05)), \
+            pytest.raises((GraphRequestError, IdentityPlatformUnavailable)):
+        async_to_sync(browser.get)("/dashboard/")
+    assert_clean(reports(), secrets | known_secrets(entra_emulator), "/dashboard/")
 
 
 @pytest.mark.urls(__name__)
@@ -145,8 +166,8 @@ def background_job() -> tuple:
 
 
 def test_reports_of_a_background_job_that_fails_mid_refresh(client, entra_emulator, entra_sign_in):
-    entra_emulator.settings.access_token_lifetime = 10
     assert entra_sign_in(client, ADELE).status_code == 302
+    leave_only(10)
     secrets = known_secrets(entra_emulator)
     entra_emulator.fail_next("token", grant_type="refresh_token", delay=5)
     with override_settings(GRAPH_AUTH=graph_settings(TIMEOUT=0.05)):

@@ -11,6 +11,8 @@ from graph_auth import session as keys
 from graph_auth.emulator.default_directory import WEB_APP_ID
 from graph_auth.signals import graph_refresh_failed
 
+from .token_aging import leave_only
+
 pytestmark = pytest.mark.django_db
 ADELE = "adele@contoso.onmicrosoft.com"
 
@@ -25,9 +27,8 @@ def adele(client, entra_emulator, entra_sign_in):
 @pytest.fixture
 def adele_expiring(client, entra_emulator, entra_sign_in):
     """Adele, signed in with an access token that is already due for refresh (4 minutes left)."""
-    entra_emulator.settings.access_token_lifetime = 240
     assert entra_sign_in(client, ADELE).status_code == 302
-    entra_emulator.settings.access_token_lifetime = 3599
+    leave_only(240, client)
     assert client.session[keys.TOKEN_KEY]["refresh_at"] <= time.time()
     entra_emulator.clear_log()
     return client
@@ -61,16 +62,15 @@ def test_refresh_ahead_of_expiry_happens_once(adele_expiring, entra_emulator):
 
 
 def test_the_refresh_margin_is_configurable(client, entra_emulator, entra_sign_in):
-    with override_settings(GRAPH_AUTH={"EMULATOR": True, "REFRESH_MARGIN": 3300}):
-        entra_emulator.settings.access_token_lifetime = 3200       # due at once with this margin
+    with override_settings(GRAPH_AUTH={"EMULATOR": True, "REFRESH_MARGIN": 1500}):
         entra_sign_in(client, ADELE)
-        entra_emulator.settings.access_token_lifetime = 3599       # the new one: due in 299 s
+        leave_only(1400, client)                                   # due with this margin
         entra_emulator.clear_log()
         client.get("/")
         client.get("/")
         status = client.session[keys.TOKEN_KEY]
     assert len(entra_emulator.requests("token", grant_type="refresh_token")) == 1
-    assert status["expires_at"] - status["refresh_at"] == 3300
+    assert status["expires_at"] - status["refresh_at"] == 1500
 
 
 def test_revoked_refresh_token_sends_html_requests_through_sign_in_and_back(

@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 
 from graph_auth.models import TokenCache
 
+from .token_aging import leave_only
+
 pytestmark = pytest.mark.django_db
 ADELE = "adele@contoso.onmicrosoft.com"
 
@@ -12,9 +14,8 @@ ADELE = "adele@contoso.onmicrosoft.com"
 @pytest.fixture
 def adele_due(client, entra_emulator, entra_sign_in):
     """Adele, signed in with an access token already due for refresh (4 minutes left)."""
-    entra_emulator.settings.access_token_lifetime = 240
     assert entra_sign_in(client, ADELE).status_code == 302
-    entra_emulator.settings.access_token_lifetime = 3599
+    leave_only(240, client)                  # due for refresh by the default margin, still valid
     entra_emulator.clear_log()
     return client
 
