@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import ClassVar
 
 from .clock import Clock
@@ -112,6 +113,8 @@ class EmulatorCore(Controls):
         else:
             response = self._dispatch(handler, request)
         entry.status = response.status
+        if response.header("Date") is None:   # as every HTTP answer; clients measure clock skew by it
+            response.headers.append(("Date", formatdate(self.clock.now(), usegmt=True)))
         return response
 
     def _dispatch(self, handler, request: Request) -> Response:

@@ -206,7 +206,7 @@ def test_spa_redirect_uri_requires_pkce(browser):
 
 
 def test_single_tenant_app_refuses_a_user_from_another_tenant(browser, make_app):
-    app = make_app(FABRIKAM_APP_ID, "fabrikam-secret", tenant="organizations")
+    app = make_app(FABRIKAM_APP_ID, "fabrikam-secret", tenant=FABRIKAM_ID)    # on organizations: 50194
     flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri="http://localhost:8000/fabrikam/callback")
     page = browser.get(flow["auth_uri"])
     listed = text(page.text)

@@ -48,6 +48,12 @@ def endpoint_refusal(app: AppRegistration, segment: str, tenant: Tenant | None, 
                      interactive: bool) -> Refusal | None:
     """Refuse an app whose sign-in audience excludes every account this endpoint serves."""
     consumers = consumers_endpoint(segment, tenant)
+    if not app.multi_tenant and segment in ("common", "organizations"):
+        return Refusal("invalid_request", 50194,
+                       f"Application '{app.client_id}'({app.display_name}) is not configured as a "
+                       "multi-tenant application. Usage of the /common endpoint is not supported for such "
+                       "applications created after '10/15/2018'. Use a tenant-specific endpoint or "
+                       "configure the application to be multi-tenant.")
     if not app.allows_work_accounts and not consumers:
         return Refusal("invalid_request", 9002331,
                        f"Application '{app.client_id}'({app.display_name}) is configured for use by "
