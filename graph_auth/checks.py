@@ -111,11 +111,18 @@ def check_installation(app_configs=None, **kwargs):
     return problems
 
 
+def _is_loopback_uri(uri) -> bool:
+    """Whether ``uri`` is an http://localhost or http://127.0.0.1 URI, which Entra accepts."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(str(uri))
+    return parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
+
+
 @register(Tags.security)
 def check_transport_security(app_configs=None, **kwargs):
     problems = []
     uri = app_settings.REDIRECT_URI
-    if uri and not settings.DEBUG and not str(uri).startswith("https://"):
+    if uri and not settings.DEBUG and not str(uri).startswith("https://") and not _is_loopback_uri(uri):
         problems.append(Error(
             f"GRAPH_AUTH['REDIRECT_URI'] ({uri}) is not https and DEBUG is off.",
             hint="Entra only accepts https redirect URIs outside localhost: use https.",

@@ -9,6 +9,7 @@ import time
 import warnings
 from typing import NamedTuple
 
+import jwt
 import msal
 from django.views.decorators.debug import sensitive_variables
 from requests import RequestException
@@ -75,9 +76,11 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
     except msal.exceptions.MsalServiceError as exc:
         raise IdentityPlatformUnavailable(f"tenant discovery failed: {exc}") from exc
     except ValueError as exc:
-        raise GraphAuthConfigError(
-            f"msal rejected the authority {app_settings.authority!r}: {exc} Check GRAPH_AUTH"
-            "['TENANT_ID'] (a tenant GUID or domain, 'organizations' or 'common').") from exc
+        check = "GRAPH_AUTH['TENANT_ID'] (a tenant GUID or domain, 'organizations' or 'common')"
+        if isinstance(credential, dict):       # msal also refuses a certificate it can't use
+            check += (" and CLIENT_CERTIFICATE (private_key with thumbprint, or with "
+                      "public_certificate)")
+        raise GraphAuthConfigError(f"msal rejected the configuration: {str(exc)[:300]} Check {check}.") from exc
 
 
 @sensitive_variables()
@@ -100,6 +103,11 @@ def _run(label: str, call):
         raise IdentityPlatformUnavailable(f"{label} failed: {type(exc).__name__}") from without_request(exc)
     except msal.exceptions.MsalServiceError as exc:
         raise IdentityPlatformUnavailable(f"{label} failed: {exc}") from exc
+    except jwt.PyJWTError as exc:             # msal signs the client assertion with PyJWT
+        raise GraphAuthConfigError(
+            f"{label} failed: the client certificate's private key can't sign ({type(exc).__name__}). "
+            "Check GRAPH_AUTH['CLIENT_CERTIFICATE'] (a PEM private key with its thumbprint or "
+            "public_certificate).") from None
 
 
 def _checked(result: dict, scopes=None, *, interactive: bool = True) -> dict:

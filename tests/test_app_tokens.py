@@ -91,3 +91,11 @@ def test_a_rejected_token_is_replaced_once(entra_emulator):
     entra_emulator.rotate_keys(retire_old=True, publish_first=False)   # old tokens now fail
     assert app_graph().get("/users")["value"]
     assert len(grants(entra_emulator)) == 2
+
+
+def test_an_unusable_certificate_is_named_in_the_configuration_error(entra_emulator):
+    from graph_auth.exceptions import GraphAuthConfigError
+    broken = {"private_key": "not a PEM key", "thumbprint": "00" * 20}
+    with override_settings(GRAPH_AUTH={**CONTOSO, "CLIENT_CERTIFICATE": broken}), \
+            pytest.raises(GraphAuthConfigError, match="CLIENT_CERTIFICATE"):
+        app_graph().get("/users")

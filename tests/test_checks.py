@@ -85,6 +85,8 @@ class SubMiddleware(GraphAuthMiddleware):
     ({"GRAPH_AUTH": {**CONFIGURED, "SCOPES": ["User.Read", "offline_access"]}}, {"graph_auth.E005"}),
     ({"GRAPH_AUTH": {**CONFIGURED, "REDIRECT_URI": "http://example.com/auth/callback"}}, {"graph_auth.E006"}),
     ({"GRAPH_AUTH": {**CONFIGURED, "REDIRECT_URI": "https://example.com/auth/callback"}}, set()),
+    ({"GRAPH_AUTH": {**CONFIGURED, "REDIRECT_URI": "http://localhost:8000/auth/callback"}}, set()),  # Entra takes it
+    ({"GRAPH_AUTH": {**CONFIGURED, "REDIRECT_URI": "http://127.0.0.1/auth/callback"}}, set()),
     ({"GRAPH_AUTH": {**CONFIGURED, "RESPONSE_MODE": "fragment"}}, {"graph_auth.E007"}),
     ({"GRAPH_AUTH": {**CONFIGURED, "RESPONSE_MODE": "form_post"}}, {"graph_auth.W007"}),
     ({"GRAPH_AUTH": {**CONFIGURED, "RESPONSE_MODE": "form_post"}, "SESSION_COOKIE_SAMESITE": "None"}, set()),
