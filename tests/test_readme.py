@@ -34,10 +34,13 @@ def snippets(readme: str, group: str) -> list[tuple[str, str, str]]:
 
 
 def site_env(**extra) -> dict:
-    """The environment of a user's shell: none of this test run's settings, database or credentials."""
+    """The environment of a user's shell: none of this test run's settings, database or credentials;
+    and a proxy that answers nobody, so a broken snippet that leaves the emulator can't go online."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GRAPH_AUTH_", "PYTEST_", "DJANGO_")) and k not in ("DATABASE_URL", "PYTHONPATH")}
-    return {**env, "DJANGO_SETTINGS_MODULE": "mysite.settings", **extra}
+           if not k.startswith(("GRAPH_AUTH_", "PYTEST_", "DJANGO_")) and k not in ("DATABASE_URL", "PYTHONPATH")
+           and not k.lower().endswith("_proxy")}
+    offline = {name: "http://127.0.0.1:9" for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
+    return {**env, **offline, "DJANGO_SETTINGS_MODULE": "mysite.settings", **extra}
 
 
 def run(site: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
