@@ -63,6 +63,25 @@ def test_internal_emulator_errors_fail_the_test(project):
     result.stdout.fnmatch_lines(["*the emulator hit internal errors*"])
 
 
+def test_msal_form_post_warning_is_filtered_even_where_warnings_are_errors(project):
+    """msal warns on every query-mode sign-in URL (graph_auth's default); the plugin silences that
+    one warning in users' runs, after their own filters, so `filterwarnings = error` doesn't fail sign-ins."""
+    project.makeini("[pytest]\naddopts = -p no:django -p no:cacheprovider\nfilterwarnings = error\n")
+    project.makepyfile(test_query_mode="""
+        import msal
+        from graph_auth.emulator.default_directory import CONTOSO_ID, WEB_APP_ID, WEB_APP_SECRET
+
+        def test_query_mode_sign_in_url(entra_session):
+            app = msal.ConfidentialClientApplication(
+                WEB_APP_ID, client_credential=WEB_APP_SECRET,
+                authority=f"https://login.microsoftonline.com/{CONTOSO_ID}", http_client=entra_session)
+            flow = app.initiate_auth_code_flow(
+                ["User.Read"], redirect_uri="http://localhost:8000/auth/callback", response_mode="query")
+            assert "response_mode=query" in flow["auth_uri"]
+    """)
+    project.runpytest_subprocess().assert_outcomes(passed=1, warnings=0)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("tenant, who, principal", [
     (CONTOSO_ID, GUEST_HOME_UPN, GUEST_UPN),                 # the inviting tenant: the guest object
