@@ -12,7 +12,7 @@ from bench.stats import Row, Spread, ratios, round_order
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_PYTHON = os.path.join(HERE, ".venv-compare", "bin", "python")
-DB = "postgresql (graph_auth's app token row); none for the SDK"
+DB = "postgresql (graph_auth's token row)"
 
 
 def find_python(given: str | None) -> tuple[str | None, str]:
@@ -24,7 +24,7 @@ def find_python(given: str | None) -> tuple[str | None, str]:
     check = subprocess.run([python, "-c", "import msgraph, azure.identity, msgraph_core.requests.batch_request_item"],
                            capture_output=True, text=True)
     if check.returncode:
-        return None, f"{python} cannot import the SDK: {check.stderr.strip().splitlines()[-1:]}"
+        return None, f"{python} cannot import the SDK ({(check.stderr.strip().splitlines() or ['?'])[-1]})"
     return python, ""
 
 

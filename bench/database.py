@@ -14,8 +14,11 @@ class DatabaseUnavailable(Exception):
 
 
 def setup(database_url: str) -> str:
-    """Point this process at ``database_url``, set Django up, make the database fresh; return the
-    engine's short name (``postgresql``)."""
+    """Point this process at ``database_url`` (PostgreSQL: the HTTP rows and the herd need row
+    locks and a server several processes share), set Django up, make the database fresh; return
+    the engine's short name."""
+    if not database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        raise DatabaseUnavailable(f"bench/run.py needs a PostgreSQL URL, not {database_url.split(':')[0]}:...")
     os.environ["BENCH_DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     import django
@@ -23,12 +26,10 @@ def setup(database_url: str) -> str:
     from django.conf import settings
     from django.core.management import call_command
     db = settings.DATABASES["default"]
-    engine = db["ENGINE"].rsplit(".", 1)[-1]
-    if engine == "postgresql":
-        _create_postgres(db)
+    _create_postgres(db)
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-    return engine
+    return db["ENGINE"].rsplit(".", 1)[-1]
 
 
 def _create_postgres(db: dict) -> None:

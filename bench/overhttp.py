@@ -49,8 +49,7 @@ class OverHttp:
         error = browser.sign_in()
         if error:
             raise HarnessError(f"could not sign {USER} in through the pages: {error}")
-        self.session_key = browser.session.cookies.get(settings.SESSION_COOKIE_NAME)
-        return f"{settings.SESSION_COOKIE_NAME}={self.session_key}"
+        return f"{settings.SESSION_COOKIE_NAME}={browser.session.cookies.get(settings.SESSION_COOKIE_NAME)}"
 
     # -- a page without Graph, with and without the middleware --------------------------------
     def throughput(self, cookie: str, rounds: int, requests: int, concurrency: int) -> list[Row]:

@@ -2,7 +2,7 @@
 Run from the repository root, with PostgreSQL running (see bench/README.md):
 
     pip install -r requirements.txt -r bench/requirements.txt
-    python bench/run.py                          # about 2 minutes
+    python bench/run.py                          # about a minute on 2 cores
     python bench/run.py --json bench.json        # every number too (- : on stdout)
 
 Every ratio comes from interleaved rounds (``--rounds``, at least 7) against a baseline measured in
@@ -68,46 +68,52 @@ def log(text: str) -> None:
 def main(argv=None) -> int:
     args = parse(argv)
     started = time.time()
-    engine = database.setup(args.db)
-    if engine != "postgresql":
-        print("bench/run.py needs PostgreSQL (--db postgres://...): the HTTP rows and the herd run on it",
-              file=sys.stderr)
+    try:
+        engine = database.setup(args.db)
+    except database.DatabaseUnavailable as exc:
+        print(exc, file=sys.stderr)
         return 2
-    from bench import compare, inprocess
-    from bench.overhttp import OverHttp, herd_rows
     workdir = tempfile.mkdtemp(prefix="graph_auth_bench-")
-    rows: list[Row] = []
     notes: list[str] = []
     try:
-        log("in-process rows (middleware, three Graph calls, gathered calls)")
-        rows += inprocess.run(args.rounds, engine, args.micro_calls)
-        stack = OverHttp(workdir, args.db, engine)
-        try:
-            herd_site = stack.start("herd", workers=args.herd_workers, threads=args.herd // args.herd_workers,
-                                    port=stack.site_port)
-            cookie = stack.sign_in(herd_site)
-            stack.stop(herd_site)
-            log("HTTP throughput, with and without GraphAuthMiddleware")
-            rows += stack.throughput(cookie, args.rounds, args.requests, args.concurrency)
-            log(f"herd: {args.herd_rounds} rounds with graph_auth's store, then with a naive one")
-            ours = stack.herd(cookie, args.herd_rounds, args.herd, args.herd_workers, naive=False)
-            naive = stack.herd(cookie, args.herd_rounds, args.herd, args.herd_workers, naive=True)
-            rows += herd_rows(ours, naive, args.herd, args.herd_workers, engine)
-            python, why = (None, "--no-compare") if args.no_compare else compare.find_python(args.compare_python)
-            if python:
-                log(f"comparison with the Graph SDK ({python})")
-                rows += compare.run(stack.emulator.url, args.db, python, args.rounds, args.calls)
-            else:
-                notes.append(f"comparison with the Graph SDK skipped: {why}")
-        finally:
-            stack.close()
-    finally:
-        if args.keep:
-            notes.append(f"server logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        rows = measure(args, engine, workdir, notes)
+    except Exception:
+        print(f"bench/run.py failed; the servers' logs are in {workdir}", file=sys.stderr)
+        raise
+    if args.keep:
+        notes.append(f"server logs kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     report(rows, notes, engine, time.time() - started, args)
     return 0
+
+
+def measure(args, engine: str, workdir: str, notes: list[str]) -> list[Row]:
+    from bench import compare, inprocess
+    from bench.overhttp import OverHttp, herd_rows
+    log("in-process rows (middleware, three Graph calls, gathered calls)")
+    rows = inprocess.run(args.rounds, engine, args.micro_calls)
+    stack = OverHttp(workdir, args.db, engine)
+    try:
+        herd_site = stack.start("herd", workers=args.herd_workers, threads=args.herd // args.herd_workers,
+                                port=stack.site_port)
+        cookie = stack.sign_in(herd_site)
+        stack.stop(herd_site)
+        log("HTTP throughput, with and without GraphAuthMiddleware")
+        rows += stack.throughput(cookie, args.rounds, args.requests, args.concurrency)
+        log(f"herd: {args.herd_rounds} rounds with graph_auth's store, then with a naive one")
+        ours = stack.herd(cookie, args.herd_rounds, args.herd, args.herd_workers, naive=False)
+        naive = stack.herd(cookie, args.herd_rounds, args.herd, args.herd_workers, naive=True)
+        rows += herd_rows(ours, naive, args.herd, args.herd_workers, engine)
+        python, why = (None, "--no-compare") if args.no_compare else compare.find_python(args.compare_python)
+        if python:
+            log(f"comparison with the Graph SDK ({python})")
+            rows += compare.run(stack.emulator.url, args.db, python, args.rounds, args.calls)
+        else:
+            notes.append(f"comparison with the Graph SDK skipped: {why}")
+    finally:
+        stack.close()
+    return rows
 
 
 def report(rows: list[Row], notes: list[str], engine: str, seconds: float, args) -> None:
