@@ -9,6 +9,7 @@ $batch; installed size of the stack's distributions.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import marshal
@@ -159,6 +160,20 @@ def _tree(directory: str) -> int:
             with contextlib.suppress(OSError):
                 total += os.path.getsize(os.path.join(base, f))
     return total
+
+
+def batch_summary(emulator_url: str, before: int, statuses: list) -> dict:
+    """The round trips the emulator saw since ``before``, and the sub-requests' statuses."""
+    return {"round_trips": graph_requests(emulator_url) - before, "answers": len(statuses),
+            "ok": sum(1 for s in statuses if s == 200)}
+
+
+def arguments():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--emulator", required=True, help="the emulator served over HTTP")
+    parser.add_argument("--calls", type=int, default=100, help="per-call latency samples")
+    parser.add_argument("--size", action="store_true", help="measure the installed size too")
+    return parser.parse_args()
 
 
 def emit(result: dict) -> None:

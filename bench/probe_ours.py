@@ -12,7 +12,6 @@ import time
 
 START = time.perf_counter()
 
-import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
@@ -56,20 +55,14 @@ def main(emulator: str, calls: int, size: bool) -> dict:
     before = probe.graph_requests(emulator)
     answers = graph.batch([{"method": "GET", "url": path} for _ in range(probe.BATCH_GETS)])
     result = {"stack": "graph_auth", "spans": marks.spans, "per_call": per_call, "async_per_call": async_call,
-              "batch": {"round_trips": probe.graph_requests(emulator) - before, "answers": len(answers),
-                        "ok": sum(1 for a in answers if a.get("status") == 200)},
+              "batch": probe.batch_summary(emulator, before, [a.get("status") for a in answers]),
               "peak_rss_mb": probe.peak_rss_mb()}
     if size:
         import graph_auth
-        result["installed"] = probe.installed_size(["django-graph-auth"],
-                                                   (os.path.dirname(graph_auth.__file__),))
+        result["installed"] = probe.installed_size(["django-graph-auth"], (os.path.dirname(graph_auth.__file__),))
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--emulator", required=True)
-    parser.add_argument("--calls", type=int, default=100)
-    parser.add_argument("--size", action="store_true")
-    args = parser.parse_args()
+    args = probe.arguments()
     probe.emit(main(args.emulator, args.calls, args.size))

@@ -13,7 +13,6 @@ import time
 
 START = time.perf_counter()
 
-import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
@@ -99,18 +98,12 @@ async def main(emulator: str, calls: int, size: bool) -> dict:
     answers = await client.batch.post(batch_request_content=collection)
     statuses = [r.status for content in answers._responses for r in (content.responses or {}).values()]
     result = {"stack": "msgraph-sdk", "spans": marks.spans, "per_call": per_call,
-              "batch": {"round_trips": probe.graph_requests(emulator) - before, "answers": len(statuses),
-                        "ok": sum(1 for s in statuses if s == 200)},
-              "peak_rss_mb": probe.peak_rss_mb()}
+              "batch": probe.batch_summary(emulator, before, statuses), "peak_rss_mb": probe.peak_rss_mb()}
     if size:
         result["installed"] = probe.installed_size(["msgraph-sdk", "azure-identity", "Deprecated"])
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--emulator", required=True)
-    parser.add_argument("--calls", type=int, default=100)
-    parser.add_argument("--size", action="store_true")
-    args = parser.parse_args()
+    args = probe.arguments()
     probe.emit(asyncio.run(main(args.emulator, args.calls, args.size)))
