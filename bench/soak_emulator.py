@@ -11,6 +11,7 @@ here (``down``: connections dropped without an answer, a transport error for the
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -146,6 +147,14 @@ class Host:
         now = time.time()
         with self.lock:
             return [{**v, "age": now - v["started"]} for v in self.inflight.values()]
+
+    def do_refresh_tokens(self, user):
+        """SHA-256 digests of the refresh tokens issued to ``user`` (a UPN), oldest first: tells
+        bench/run.py whether the one a site stored is the newest (no token value leaves)."""
+        user_id = self.emulator.user(user).id
+        with self.emulator.lock:
+            tokens = [t for t, grant in self.emulator.refresh_tokens.items() if grant.user_id == user_id]
+        return {"digests": [hashlib.sha256(t.encode()).hexdigest() for t in tokens]}
 
     def do_stats(self):
         """Every refresh grant answered (time, status), and the emulator's health."""

@@ -42,6 +42,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def children(parent: int) -> list[int]:
+    """The pids of the live child processes of ``parent`` (gunicorn's workers of a master)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent and fields[0] != "Z":
+                pids.append(int(entry))
+    return pids
+
+
+def wait_for_site(gunicorn: subprocess.Popen, site_url: str, workers: int, errlog: str, timeout: float = 60) -> None:
+    """Return once ``gunicorn`` runs ``workers`` workers and the site answers a page."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if gunicorn.poll() is not None:
+            raise HarnessError(f"gunicorn exited (see {errlog})")
+        if len(children(gunicorn.pid)) == workers:
+            conn = http.client.HTTPConnection(site_url.split("//")[1], timeout=5)
+            try:
+                conn.request("GET", "/page/")
+                conn.getresponse().read()
+                return                  # an answer: the site is up
+            except OSError:
+                pass
+            finally:
+                conn.close()
+        time.sleep(0.2)
+    raise HarnessError(f"the site did not answer within {timeout}s (see {errlog})")
+
+
+def control(emulator_url: str, action: str, **args):
+    """Call the control surface of an emulator process (bench/soak_emulator.py)."""
+    request = urllib.request.Request(f"{emulator_url}/_control/{action}", data=json.dumps(args).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise HarnessError(f"emulator control {action}: {exc.read()[:300]!r}") from exc
+
+
 def pg_connect(config: Config, dbname: str | None = None, app: str = "graph_auth_soak_harness"):
     import psycopg
     return psycopg.connect(host=config.db_host, port=config.db_port, user=config.db_user,
@@ -116,50 +162,16 @@ class Stack:
             raise HarnessError(f"Redis at {self.config.redis}: {exc}") from exc
 
     def wait_for_site(self, errlog: str, timeout: float = 60) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.gunicorn.poll() is not None:
-                raise HarnessError(f"gunicorn exited (see {errlog})")
-            if len(self.workers()) == self.config.workers:
-                conn = http.client.HTTPConnection(self.site_url.split("//")[1], timeout=5)
-                try:
-                    conn.request("GET", "/page/")
-                    conn.getresponse().read()
-                    return                  # an answer: the site is up
-                except OSError:
-                    pass
-                finally:
-                    conn.close()
-            time.sleep(0.2)
-        raise HarnessError(f"the site did not answer within {timeout}s (see {errlog})")
+        wait_for_site(self.gunicorn, self.site_url, self.config.workers, errlog, timeout)
 
     # -- control ----------------------------------------------------------------------------------
     def control(self, action: str, **args):
         """Call the emulator process's control surface."""
-        request = urllib.request.Request(f"{self.emulator_url}/_control/{action}", data=json.dumps(args).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            raise HarnessError(f"emulator control {action}: {exc.read()[:300]!r}") from exc
+        return control(self.emulator_url, action, **args)
 
     def workers(self) -> list[int]:
         """The pids of gunicorn's current workers (children of the master this stack started)."""
-        if self.gunicorn is None:
-            return []
-        master = self.gunicorn.pid
-        pids = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == master and fields[0] != "Z":
-                    pids.append(int(entry))
-        return pids
+        return children(self.gunicorn.pid) if self.gunicorn is not None else []
 
     def kill_worker(self, pid: int) -> bool:
         """SIGKILL one of this stack's gunicorn workers (and nothing else)."""
