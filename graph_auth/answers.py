@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.db import DatabaseError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -209,6 +210,8 @@ def page(request, answer: Answer, exc: BaseException):
     try:
         response = render_page(request, template, context, status=answer.status)
     except GraphAuthConfigError:           # the site's BASE_TEMPLATE is missing: graph_auth's own
+        response = render_page(request, template, context, status=answer.status, standalone=True)
+    except DatabaseError:                  # the site's base template reads the database, which fails
         response = render_page(request, template, context, status=answer.status, standalone=True)
     for name, value in answer.headers.items():
         response[name] = value

@@ -160,6 +160,7 @@ class OnBehalfOf(TokenProvider):
         super().__init__()
         self.assertion = assertion
         self.store = AppTokenStore.for_caller(claims["tid"], claims["oid"])
+        self.throttle_key = f"caller:{claims['tid']}:{claims['oid']}"
 
     def default_scopes(self) -> list[str]:
         return list(app_settings.OBO_SCOPES)
@@ -169,8 +170,8 @@ class OnBehalfOf(TokenProvider):
         # (client_info): for a guest that is not the token's oid.tid, so take msal's own key.
         return next(iter(msal_client.account_ids(cache)), None)
 
-    def peek(self, cache, want):
-        return super().peek(cache, want) if self.account(cache) else None
+    def peek(self, cache, want, *, still_valid: bool = False):
+        return super().peek(cache, want, still_valid=still_valid) if self.account(cache) else None
 
     @sensitive_variables()
     def acquire(self, cache, want):

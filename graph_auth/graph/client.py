@@ -5,6 +5,7 @@ import asyncio
 import time
 from urllib.parse import urlsplit
 
+from .. import budget
 from ..app_settings import app_settings
 from ..http import get_session
 from .aio import AsyncGraph
@@ -35,6 +36,15 @@ class GraphClient(SyncGraph, AsyncGraph):
                                 else max_retry_after)
         self.sleep, self.asleep = sleep, asleep
         self.required_scopes: list[str] = []       # what the view declared (require_scopes)
+
+    def background_budget(self) -> float:
+        """Seconds one call gets outside a request (BACKGROUND_BUDGET, or this client's retry policy's)."""
+        return budget.background_budget(self.max_retries, self.max_retry_after)
+
+    @property
+    def throttle_key(self) -> str | None:
+        """Whose Retry-After this client shares with other requests (the provider's user or app)."""
+        return getattr(self.token_provider, "throttle_key", None)
 
     def declare_scopes(self, scopes) -> None:
         """Remember scopes the view needs: a Graph 403 then may go through consent (once)."""

@@ -1,0 +1,126 @@
+"""The circuit breaker, shared by every process through Django's cache framework (the cache named
+by GRAPH_AUTH["BREAKER_CACHE"]: Redis or another shared cache in production; a per-process local
+memory cache only protects that process).
+
+- **Identity platform**: a token request that timed out, could not connect or got a 5xx opens it
+  for BREAKER_COOLDOWN seconds; while it is open, access tokens that are due for refresh but still
+  valid are used as they are (no grant, no row lock: no thread waits on a failing platform). A
+  request with no valid token left still tries; a successful grant closes the breaker.
+- **Graph**: a ``Retry-After`` Graph gave for a user or for the app is recorded, so every other
+  request for that user or app waits for what is left of it only within its time budget, else
+  fails at once (503 with the remaining ``Retry-After``) without calling Graph.
+
+A failing cache never fails a request: the breaker then knows nothing (and logs it).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from urllib.parse import urlsplit
+
+from asgiref.sync import sync_to_async
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+
+from . import clock
+from .app_settings import app_settings
+
+logger = logging.getLogger(__name__)
+
+_written: set[str] = set()            # keys this process set (``forget`` removes them)
+_lock = threading.Lock()
+
+
+def _cache():
+    return caches[app_settings.BREAKER_CACHE]
+
+
+def _get(key: str):
+    try:
+        return _cache().get(key)
+    except Exception as exc:  # noqa: BLE001 — any cache failure: the breaker knows nothing
+        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        return None
+
+
+def _set(key: str, until: float, seconds: float) -> None:
+    try:
+        _cache().set(key, until, timeout=math.ceil(seconds) + 1)     # the cache forgets it after
+    except Exception as exc:  # noqa: BLE001 — any cache failure: the breaker stays closed
+        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        return
+    with _lock:
+        _written.add(key)
+
+
+def _delete(key: str) -> None:
+    try:
+        _cache().delete(key)
+    except Exception as exc:  # noqa: BLE001 — the record then ends by itself
+        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+
+
+def _identity_key() -> str:
+    return f"graph_auth:breaker:identity:{urlsplit(app_settings.AUTHORITY_HOST).hostname}"
+
+
+def _graph_key(who: str) -> str:
+    return f"graph_auth:breaker:graph:{app_settings.client_id}:{who}"
+
+
+# -- the identity platform ---------------------------------------------------------------------
+def identity_open() -> bool:
+    """Whether refreshes ahead of expiry pause (the identity platform failed not long ago)."""
+    until = _get(_identity_key())
+    return until is not None and until > clock.now()
+
+
+def trip_identity() -> None:
+    """Open the breaker for BREAKER_COOLDOWN seconds (a token request failed on the platform's side)."""
+    cooldown = float(app_settings.BREAKER_COOLDOWN)
+    _set(_identity_key(), clock.now() + cooldown, cooldown)
+    logger.warning("the identity platform is failing: refreshes ahead of expiry pause for %.0fs "
+                   "while access tokens are still valid", cooldown)
+
+
+def close_identity() -> None:
+    """Close the breaker (a grant succeeded)."""
+    _delete(_identity_key())
+
+
+# -- Graph's Retry-After -----------------------------------------------------------------------
+def pending_wait(who: str | None) -> float:
+    """Seconds left of a Retry-After Graph gave for ``who`` (a user or the app), 0 when none."""
+    until = _get(_graph_key(who)) if who else None
+    return max(0.0, until - clock.now()) if until is not None else 0.0
+
+
+def record_wait(who: str | None, seconds: float) -> None:
+    """Record that Graph asked ``who`` to wait ``seconds``, for every request of every process."""
+    if who and seconds > 0:
+        _set(_graph_key(who), clock.now() + seconds, seconds)
+
+
+async def apending_wait(who: str | None) -> float:
+    return await _off_loop(pending_wait, who)
+
+
+async def arecord_wait(who: str | None, seconds: float) -> None:
+    await _off_loop(record_wait, who, seconds)
+
+
+async def _off_loop(function, *args):
+    # A local-memory cache answers at once; any other may do network I/O: not on the event loop.
+    if isinstance(_cache(), LocMemCache):
+        return function(*args)
+    return await sync_to_async(function, thread_sensitive=False)(*args)
+
+
+def forget() -> None:
+    """Remove every record this process made (tests: one test's faults must not reach the next)."""
+    with _lock:
+        keys = [*_written, _identity_key()]
+        _written.clear()
+    for key in keys:
+        _delete(key)
