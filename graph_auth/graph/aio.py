@@ -103,7 +103,8 @@ class AsyncGraph:
         client = self.async_client or get_async_client()
         # The client's own timeout applies (ours: TIMEOUT), unless less of the budget is left; it
         # bounds each operation, so wait_for bounds the whole call (body included) by the budget.
-        timeout, by_budget = budget.call_timeout(app_settings.TIMEOUT)
+        own = client.timeout.read
+        timeout, by_budget = budget.call_timeout(app_settings.TIMEOUT if own is None else own)
         try:
             response = await asyncio.wait_for(client.request(
                 step.method, step.url, params=step.params, json=step.json,

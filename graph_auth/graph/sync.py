@@ -101,7 +101,7 @@ class SyncGraph:
     @sensitive_variables()
     def _send(self, step: Send, token: str) -> Reply:
         # The session's own timeout applies (ours: TIMEOUT), unless less of the budget is left.
-        timeout, by_budget = budget.call_timeout(app_settings.TIMEOUT)
+        timeout, by_budget = budget.call_timeout(getattr(self.session, "default_timeout", app_settings.TIMEOUT))
         try:
             response = self.session.request(
                 step.method, step.url, params=step.params, json=step.json, data=step.data,
