@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.conf import settings
+from django.core.cache.backends.base import BaseCache
 from django.http import JsonResponse
 from django.test import Client, override_settings
 from django.urls import include, path
@@ -101,3 +102,19 @@ def refreshes(emulator) -> list:
 
 def graph_calls(emulator) -> list:
     return emulator.requests("graph")
+
+
+class BrokenCache(BaseCache):
+    """A cache whose server is down: every call raises, as a Redis client does."""
+
+    def __init__(self, location, params) -> None:
+        super().__init__(params)
+
+    def _fail(self, *args, **kwargs):
+        raise ConnectionError("the cache server is down")
+
+    get = set = add = delete = touch = clear = has_key = incr = _fail
+
+
+BROKEN_CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+                 "broken": {"BACKEND": "tests.budget_support.BrokenCache"}}
