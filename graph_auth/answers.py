@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.db import DatabaseError
 from django.http import HttpResponseRedirect, JsonResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
@@ -195,6 +195,13 @@ def consent_once(request, exc: GraphForbidden):
         {"error": "consent_required", "error_description": "Microsoft Graph answered 403."}, scopes=exc.scopes))
 
 
+def _home_url() -> str:
+    try:
+        return app_settings.login_redirect_url
+    except NoReverseMatch:                 # a URL name this URLconf lacks: the failure page still renders
+        return "/"
+
+
 def page(request, answer: Answer, exc: BaseException):
     """Render the page for ``answer`` (its template comes from the settings)."""
     template = getattr(app_settings, TEMPLATE_SETTINGS.get(answer.status, "GRAPH_ERROR_TEMPLATE"))
@@ -203,7 +210,7 @@ def page(request, answer: Answer, exc: BaseException):
         "title": TITLES.get(answer.status, DEFAULT_TITLE), "retry_after": answer.headers.get("Retry-After"),
         "request_id": answer.body.get("request_id"),
         "retry_url": request.get_full_path() if request.method in ("GET", "HEAD") else None,
-        "home_url": app_settings.login_redirect_url,
+        "home_url": _home_url(),
         # The exception's text may name hosts, tenants and Microsoft's own words: developers only.
         "detail": clean(exc, 400) if settings.DEBUG else "",
     }

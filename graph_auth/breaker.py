@@ -3,9 +3,11 @@ by GRAPH_AUTH["BREAKER_CACHE"]: Redis or another shared cache in production; a p
 memory cache only protects that process).
 
 - **Identity platform**: a token request that timed out, could not connect or got a 5xx opens it
-  for BREAKER_COOLDOWN seconds; while it is open, access tokens that are due for refresh but still
-  valid are used as they are (no grant, no row lock: no thread waits on a failing platform). A
-  request with no valid token left still tries; a successful grant closes the breaker.
+  for BREAKER_COOLDOWN seconds. While it is open, the middleware refreshes nothing ahead of expiry,
+  and access tokens that are due but still valid are used as they are (no grant, no row lock: no
+  thread waits on a failing platform). A request with no valid token left may try the platform,
+  one at a time across processes (``probe``: half-open); the others fail at once (503). A
+  successful grant closes the breaker.
 - **Graph**: a ``Retry-After`` Graph gave for a user or for the app is recorded, so every other
   request for that user or app waits for what is left of it only within its time budget, else
   fails at once (503 with the remaining ``Retry-After``) without calling Graph.
@@ -65,6 +67,10 @@ def _identity_key() -> str:
     return f"graph_auth:breaker:identity:{urlsplit(app_settings.AUTHORITY_HOST).hostname}"
 
 
+def _probe_key() -> str:
+    return f"{_identity_key()}:probe"
+
+
 def _graph_key(who: str) -> str:
     return f"graph_auth:breaker:graph:{app_settings.client_id}:{who}"
 
@@ -87,6 +93,17 @@ def trip_identity() -> None:
 def close_identity() -> None:
     """Close the breaker (a grant succeeded)."""
     _delete(_identity_key())
+    _delete(_probe_key())
+
+
+def probe(seconds: float) -> bool:
+    """Whether this request may try the platform while the breaker is open: one request at a
+    time across processes, for ``seconds`` at most (a failing cache: yes)."""
+    try:
+        return bool(_cache().add(_probe_key(), clock.now(), timeout=max(1, math.ceil(seconds))))
+    except Exception as exc:  # noqa: BLE001 — the breaker knows nothing: try
+        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        return True
 
 
 # -- Graph's Retry-After -----------------------------------------------------------------------
@@ -120,7 +137,7 @@ async def _off_loop(function, *args):
 def forget() -> None:
     """Remove every record this process made (tests: one test's faults must not reach the next)."""
     with _lock:
-        keys = [*_written, _identity_key()]
+        keys = [*_written, _identity_key(), _probe_key()]
         _written.clear()
     for key in keys:
         _delete(key)

@@ -8,9 +8,10 @@ refresh ahead and ``request.graph`` share one ``UserTokens``: one read of the us
 request, and no second refresh after the first.
 
 Each request gets its time budget here (``graph_auth.budget``: REQUEST_BUDGET from now, for all its
-calls to the identity platform and Graph). While the identity platform's circuit breaker is open
-(``graph_auth.breaker``) a still-valid token is not refreshed ahead of expiry. A database error in
-the middleware's own work is answered 503 (``StorageUnavailable``), not a 500.
+calls to the identity platform and Graph). The refresh ahead of expiry is opportunistic: short
+(REFRESH_AHEAD_TIMEOUT), and skipped while the identity platform's circuit breaker is open
+(``graph_auth.breaker``). A database error in the middleware's own work is answered 503
+(``StorageUnavailable``), not a 500.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from django.utils.functional import SimpleLazyObject
 from . import answers, breaker, budget
 from . import session as keys
 from .answers import reauthenticate, wants_json  # noqa: F401  (wants_json's home was here)
+from .app_settings import app_settings
 from .exceptions import (
     BudgetExceeded,
     IdentityPlatformUnavailable,
@@ -34,7 +36,6 @@ from .exceptions import (
 from .graph import GraphClient
 from .log import clean
 from .session import REAUTH_KEY  # noqa: F401  (its home was here)
-from .tokens import STILL_VALID
 from .user_tokens import UserTokens
 
 logger = logging.getLogger(__name__)
@@ -107,15 +108,16 @@ class GraphAuthMiddleware:
         return await sync_to_async(self.is_due)(request)
 
     def refresh_if_due(self, request, tokens: UserTokens | None = None):
-        """Refresh ahead of expiry (sync code; in async stacks the one thread hop it needs); not
-        while the identity platform's breaker is open and the access token is still valid."""
-        if not request.user.is_authenticated:
-            return None
-        status = keys.token_status(request.session) or {}
-        if time.time() + STILL_VALID < (status.get("expires_at") or 0) and breaker.identity_open():
+        """Refresh ahead of expiry (sync code; in async stacks the one thread hop it needs).
+
+        The page may not need Graph at all: each call gets only REFRESH_AHEAD_TIMEOUT, and nothing
+        is tried while the identity platform's breaker is open (a view that needs a token asks
+        for it, with the full TIMEOUT when no valid one is left)."""
+        if not request.user.is_authenticated or breaker.identity_open():
             return None
         try:
-            (tokens or UserTokens(request)).get_token()
+            with budget.capped(app_settings.REFRESH_AHEAD_TIMEOUT):
+                (tokens or UserTokens(request)).get_token()
         except InteractionRequired as exc:
             return reauthenticate(request, exc)
         except (IdentityPlatformUnavailable, TokenError, BudgetExceeded, StorageUnavailable) as exc:

@@ -9,11 +9,12 @@
 
 What fails on the way does not waste what is held (see ``_locked``): an access token that is due
 but still valid (``STILL_VALID``) is used while the identity platform's circuit breaker is open
-(no lock, no grant), when the platform fails or is too slow for the time budget, and when the lock
-can't be had within it. A grant of a still-valid token (ahead of expiry) gets only
-``REFRESH_AHEAD_TIMEOUT`` per call. Fresh tokens that could not be saved (a database error) still
-serve the request; the next one refreshes again (Entra keeps a used refresh token valid). A
-database error with nothing to fall back on is ``StorageUnavailable`` (503).
+(no lock, no grant; without one, only the breaker's probe tries), when the platform fails or is
+too slow for the time budget, and when the lock can't be had within it. A grant of a still-valid
+token (ahead of expiry) gets only ``REFRESH_AHEAD_TIMEOUT`` per call. Fresh tokens that could not
+be saved (a database error) still serve the request; the next one refreshes again (Entra keeps a
+used refresh token valid). A database error with nothing to fall back on is ``StorageUnavailable``
+(503).
 
 The async variant serves step 1 on the event loop and runs steps 2-4 as one ``sync_to_async`` call
 (msal is synchronous and Django's async ORM has no transactions): the row lock is held in that one
@@ -37,7 +38,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import breaker, budget, msal_client
 from .app_settings import app_settings
-from .exceptions import BudgetExceeded, IdentityPlatformUnavailable, InteractionRequired, StorageUnavailable
+from .exceptions import (
+    SHORT_RETRY_AFTER,
+    BudgetExceeded,
+    IdentityPlatformUnavailable,
+    InteractionRequired,
+    StorageUnavailable,
+)
 from .log import clean
 from .msal_client import Hit
 
@@ -157,12 +164,21 @@ class TokenProvider:
             raise StorageUnavailable(f"reading the token cache failed: {type(exc).__name__}") from exc
 
     def _while_open(self, want: Want) -> Hit | None:
-        """The still-valid token held, while the identity platform's breaker is open."""
+        """While the identity platform's breaker is open: the still-valid token held; without one,
+        this request tries the platform only as the breaker's one probe, else fails at once."""
+        if not breaker.identity_open():
+            return None
         hit = self.usable(self._cache, want)
-        if hit is not None and breaker.identity_open():
+        if hit is not None:
             logger.info("refresh ahead of expiry skipped: the identity platform failed recently")
             return hit
-        return None
+        left = budget.remaining()
+        if breaker.probe(app_settings.TIMEOUT if left is None else left):
+            return None
+        error = IdentityPlatformUnavailable("the identity platform failed recently (circuit breaker open) and "
+                                            "another request tries it; no valid access token meanwhile")
+        error.retry_after = SHORT_RETRY_AFTER
+        raise error
 
     @sensitive_variables()
     def _locked(self, want: Want) -> Hit:

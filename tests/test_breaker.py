@@ -65,19 +65,34 @@ def test_a_slow_identity_platform_gets_the_short_timeout_ahead_of_expiry(entra_s
 
 
 def test_the_full_timeout_applies_when_no_valid_token_is_left(entra_sign_in, entra_emulator):
+    """The middleware's refresh is opportunistic (the page may not need Graph): cut short. The
+    view's, with no valid token left, gets the full TIMEOUT (as the breaker's probe)."""
     adele = signed_in(entra_sign_in, entra_emulator, left_s=10)
-    entra_emulator.fail_next("token", delay=0.2)
+    entra_emulator.fail_next("token", delay=0.2, times=2)
     with graph_auth(REFRESH_AHEAD_TIMEOUT=0.05):
         assert adele.get("/t/me").json() == {"name": "Adele Vance"}
-    assert [r.status for r in refreshes(entra_emulator)] == [200]
+    assert [r.status for r in refreshes(entra_emulator)] == [None, 200]      # timed out, then answered
+    assert not breaker.identity_open()
 
 
-def test_with_the_breaker_open_a_request_without_a_valid_token_still_tries(entra_sign_in, entra_emulator):
+def test_with_the_breaker_open_one_request_without_a_valid_token_tries(entra_sign_in, entra_emulator):
     adele = signed_in(entra_sign_in, entra_emulator, left_s=10)
     breaker.trip_identity()
-    assert adele.get("/t/me").status_code == 200
+    assert adele.get("/t/plain").status_code == 200 and refreshes(entra_emulator) == []   # nothing ahead
+    assert adele.get("/t/me").status_code == 200       # the probe
     assert len(refreshes(entra_emulator)) == 1
-    assert not breaker.identity_open()                    # a grant went through: closed
+    assert not breaker.identity_open()                 # a grant went through: closed
+
+
+def test_with_the_breaker_open_the_others_fail_at_once(entra_sign_in, entra_emulator):
+    adele = signed_in(entra_sign_in, entra_emulator, left_s=10)
+    breaker.trip_identity()
+    assert breaker.probe(5)                            # another request (process) is trying
+    response = adele.get("/t/me")
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert adele.get("/t/plain").status_code == 200    # pages without Graph: served
+    assert refreshes(entra_emulator) == []
 
 
 def test_a_refused_refresh_does_not_open_the_breaker(entra_sign_in, entra_emulator):
