@@ -10,12 +10,15 @@ memory cache only protects that process).
   successful grant closes the breaker.
 - **Graph**: a ``Retry-After`` Graph gave for a user or for the app is recorded, so every other
   request for that user or app waits for what is left of it only within its time budget, else
-  fails at once (503 with the remaining ``Retry-After``) without calling Graph.
+  fails at once (503 with the remaining ``Retry-After``) without calling Graph. A request that
+  gave up on Graph's 503/504 without ``Retry-After`` (Graph failing, not pausing one caller)
+  records its last back-off for the whole app: the app's other requests fail at once until it ends.
 
 A failing cache never fails a request: the breaker then knows nothing (and logs it).
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -71,6 +74,9 @@ def _probe_key() -> str:
     return f"{_identity_key()}:probe"
 
 
+FAILING = "*failing*"               # the key's "who" when Graph itself fails (5xx) for the app
+
+
 def _graph_key(who: str) -> str:
     return f"graph_auth:breaker:graph:{app_settings.client_id}:{who}"
 
@@ -107,24 +113,34 @@ def probe(seconds: float) -> bool:
 
 
 # -- Graph's Retry-After -----------------------------------------------------------------------
-def pending_wait(who: str | None) -> float:
-    """Seconds left of a Retry-After Graph gave for ``who`` (a user or the app), 0 when none."""
-    until = _get(_graph_key(who)) if who else None
-    return max(0.0, until - clock.now()) if until is not None else 0.0
+def pending(who: str | None) -> tuple[float, float]:
+    """Seconds left of a Retry-After Graph gave ``who`` (a user or the app), and of Graph failing
+    for the whole app (0: none); one read of the cache."""
+    keys = [_graph_key(who), _graph_key(FAILING)] if who else [_graph_key(FAILING)]
+    try:
+        found = _cache().get_many(keys)
+    except Exception as exc:  # noqa: BLE001 — any cache failure: the breaker knows nothing
+        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        return 0.0, 0.0
+    now = clock.now()
+    left = [max(0.0, found[key] - now) if key in found else 0.0 for key in keys]
+    return (left[0] if who else 0.0), left[-1]
 
 
-def record_wait(who: str | None, seconds: float) -> None:
-    """Record that Graph asked ``who`` to wait ``seconds``, for every request of every process."""
-    if who and seconds > 0:
-        _set(_graph_key(who), clock.now() + seconds, seconds)
+def record(who: str | None, seconds: float, *, failing: bool = False) -> None:
+    """Record that Graph asked ``who`` to wait ``seconds`` (``failing``: that Graph is failing for
+    the whole app for that long), for every request of every process."""
+    key = FAILING if failing else who
+    if key and seconds > 0:
+        _set(_graph_key(key), clock.now() + seconds, seconds)
 
 
-async def apending_wait(who: str | None) -> float:
-    return await _off_loop(pending_wait, who)
+async def apending(who: str | None) -> tuple[float, float]:
+    return await _off_loop(pending, who)
 
 
-async def arecord_wait(who: str | None, seconds: float) -> None:
-    await _off_loop(record_wait, who, seconds)
+async def arecord(who: str | None, seconds: float, *, failing: bool = False) -> None:
+    await _off_loop(functools.partial(record, failing=failing), who, seconds)
 
 
 async def _off_loop(function, *args):

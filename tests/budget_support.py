@@ -26,7 +26,8 @@ class FakeClock:
     """Time that moves only when told to (``advance``) or when graph_auth sleeps (recorded)."""
 
     def __init__(self) -> None:
-        self.monotonic_at, self.now_at = time.monotonic(), time.time()
+        # Whole seconds: sums of whole and half seconds stay exact (no 5.999... for 6).
+        self.monotonic_at, self.now_at = float(int(time.monotonic())), float(int(time.time()))
         self.sleeps: list[float] = []
 
     def advance(self, seconds: float) -> None:

@@ -137,6 +137,30 @@ def test_a_pending_retry_after_that_fits_the_budget_is_waited_for(entra_sign_in,
     assert fake_clock.sleeps == [3] and [r.status for r in graph_calls(entra_emulator)] == [429, 200]
 
 
+def test_graph_failing_through_a_requests_retries_answers_the_apps_next_requests_at_once(
+        entra_sign_in, entra_emulator, fake_clock):
+    adele = signed_in(entra_sign_in, entra_emulator)
+    alex = signed_in(entra_sign_in, entra_emulator, ALEX)
+    entra_emulator.fail_next("graph", 503, times=None)                # no Retry-After: Graph failing
+    first = adele.get("/t/me")
+    assert (first.status_code, first.json()["error"], first["Retry-After"]) == (503, "graph_throttled", "4")
+    assert fake_clock.sleeps == [1, 2] and len(graph_calls(entra_emulator)) == 3    # 4 s more: past the budget
+    other = alex.get("/t/me")                                         # another user: Graph is not asked
+    assert (other.status_code, other.json()["error"], other["Retry-After"]) == (503, "graph_unavailable", "4")
+    assert len(graph_calls(entra_emulator)) == 3
+    fake_clock.advance(4)
+    entra_emulator.clear_faults()
+    assert alex.get("/t/me").status_code == 200
+
+
+def test_a_single_graph_5xx_retried_away_records_nothing(entra_sign_in, entra_emulator, fake_clock):
+    adele = signed_in(entra_sign_in, entra_emulator)
+    alex = signed_in(entra_sign_in, entra_emulator, ALEX)
+    entra_emulator.fail_next("graph", 503)
+    assert adele.get("/t/me").status_code == 200 and fake_clock.sleeps == [1]
+    assert alex.get("/t/me").status_code == 200
+
+
 def test_the_apps_retry_after_is_shared_by_its_clients(entra_sign_in, entra_emulator, fake_clock):
     adele = signed_in(entra_sign_in, entra_emulator)
     entra_emulator.fail_next("graph:/v1.0/users", 429, headers={"Retry-After": "20"})

@@ -18,7 +18,7 @@ from ..exceptions import BudgetExceeded
 from ..http import get_async_client, without_request
 from . import batch as batching
 from . import protocol
-from .protocol import Done, Pending, Record, Reply, Send, Token, next_io
+from .protocol import Done, Pending, Record, Reply, Send, Token, Waits, next_io
 
 
 class AsyncGraph:
@@ -84,9 +84,9 @@ class AsyncGraph:
                 elif isinstance(step, Send):
                     answer = await self._asend(step, token)
                 elif isinstance(step, Pending):
-                    answer = await breaker.apending_wait(self.throttle_key)
+                    answer = Waits(*await breaker.apending(self.throttle_key))
                 elif isinstance(step, Record):
-                    await breaker.arecord_wait(self.throttle_key, step.seconds)
+                    await breaker.arecord(self.throttle_key, step.seconds, failing=step.failing)
                 else:
                     await self.asleep(step.seconds)
                 step = next_io(steps, answer, until_emit=until_emit)

@@ -7,11 +7,13 @@ A protocol function is a generator that yields what it needs done and gets the a
     Send(method, url, params, json, data, headers)   send with that token; answer: a Reply
     Sleep(seconds)                                   wait; answer None
     Emit(value)                                      hand a page to the caller; answer None
-    Pending()                                        how long Graph asked the client's principal
-                                                     (user or app) to wait, as any process recorded
-                                                     it; answer: seconds left (0: none)
-    Record(seconds)                                  record Graph's Retry-After for that principal,
-                                                     for every process; answer None
+    Pending()                                        what any process recorded: answer Waits(asked:
+                                                     seconds left of a Retry-After Graph gave the
+                                                     client's principal (user or app), failing:
+                                                     seconds left of Graph failing for this app)
+    Record(seconds, failing)                         record Graph's Retry-After for that principal
+                                                     (failing: Graph's 5xx for the whole app), for
+                                                     every process; answer None
 
 and returns its result. The token never reaches these frames (the drivers' frames are
 ``@sensitive_variables``), so no error report can show it from here. Waits are decided here against
@@ -70,8 +72,14 @@ class Pending(NamedTuple):
     pass
 
 
+class Waits(NamedTuple):
+    asked: float = 0.0
+    failing: float = 0.0
+
+
 class Record(NamedTuple):
     seconds: float
+    failing: bool = False
 
 
 class Done(NamedTuple):
@@ -206,9 +214,12 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
                 continue
         if status in RETRY_STATUSES:
             wait = retry_after(reply.headers, attempt)
-            if asked_wait(reply.headers):          # Graph's own ask: every request of this principal
+            asked = asked_wait(reply.headers) is not None
+            if asked:                              # Graph's own ask: every request of this principal
                 yield Record(wait)
             if attempt >= client.max_retries or wait > client.max_retry_after or not budget.fits(wait):
+                if not asked and status != 429:    # Graph kept failing: the app's next requests wait
+                    yield Record(wait, failing=True)
                 raise error(reply, GraphThrottled, retry_after=wait)
             logger.info("Graph answered %s; retrying in %.1fs", status, wait)
             yield Sleep(wait)
@@ -220,9 +231,17 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
 
 
 def _wait_pending(client):
-    """Wait out a Retry-After another request recorded, when it fits; else raise GraphThrottled."""
-    wait = yield Pending()
-    if not wait or wait <= 0:
+    """Wait out a Retry-After another request recorded, when it fits; else raise GraphThrottled.
+    While Graph is recorded failing for this app (5xx through a request's retries), raise
+    GraphUnavailable at once: waiting would only hold this worker for another failure."""
+    waits = yield Pending()
+    if waits.failing > 0:
+        unavailable = GraphUnavailable(0, "serviceFailing", "Graph kept failing another request of this "
+                                       f"app; the next try in {waits.failing:.1f}s")
+        unavailable.retry_after = waits.failing
+        raise unavailable
+    wait = waits.asked
+    if wait <= 0:
         return
     if wait > client.max_retry_after or not budget.fits(wait):
         raise GraphThrottled(0, "retryAfterPending", f"Graph asked for a pause of {wait:.1f}s more "

@@ -10,7 +10,7 @@ from ..exceptions import BudgetExceeded
 from ..http import without_request
 from . import batch as batching
 from . import protocol
-from .protocol import Done, Pending, Record, Reply, Send, Token, next_io
+from .protocol import Done, Pending, Record, Reply, Send, Token, Waits, next_io
 
 
 class SyncGraph:
@@ -90,9 +90,9 @@ class SyncGraph:
                 elif isinstance(step, Send):
                     answer = self._send(step, token)
                 elif isinstance(step, Pending):
-                    answer = breaker.pending_wait(self.throttle_key)
+                    answer = Waits(*breaker.pending(self.throttle_key))
                 elif isinstance(step, Record):
-                    breaker.record_wait(self.throttle_key, step.seconds)
+                    breaker.record(self.throttle_key, step.seconds, failing=step.failing)
                 else:
                     self.sleep(step.seconds)
                 step = next_io(steps, answer, until_emit=until_emit)
