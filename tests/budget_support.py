@@ -73,8 +73,17 @@ def left(request):
     return JsonResponse({"left": budget.remaining()})
 
 
-urlpatterns = [path("t/me", me), path("t/plain", plain), path("t/left", left),
-               path("", include("demo_site.urls"))]
+async def ame(request):
+    """``me`` for async code (the middleware in async mode)."""
+    return JsonResponse({"name": (await request.graph.aget("/me"))["displayName"]})
+
+
+async def aleft(request):
+    return JsonResponse({"left": budget.remaining()})
+
+
+urlpatterns = [path("t/me", me), path("t/plain", plain), path("t/left", left), path("t/ame", ame),
+               path("t/aleft", aleft), path("", include("demo_site.urls"))]
 
 
 # -- users -----------------------------------------------------------------------------------------

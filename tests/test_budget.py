@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
+from django.test import AsyncClient
 
 from graph_auth import budget
 from graph_auth.answers import describe
@@ -43,6 +45,17 @@ def test_each_request_gets_the_request_budget(entra_sign_in, entra_emulator, fak
     with graph_auth(REQUEST_BUDGET=None):
         assert adele.get("/t/left").json() == {"left": None}
     assert budget.remaining() is None                                 # it ended with the request
+
+
+def test_async_requests_get_the_budget_too(client, entra_sign_in, entra_emulator):
+    assert entra_sign_in(client, ADELE).status_code == 302
+    browser = AsyncClient()
+    browser.cookies = client.cookies
+    assert 3 < async_to_sync(browser.get)("/t/aleft").json()["left"] <= 4
+    entra_emulator.fail_next("graph:/v1.0/me", delay=30)
+    with graph_auth(REQUEST_BUDGET=0.2):
+        response = async_to_sync(browser.get)("/t/ame")
+    assert response.status_code == 503 and 'data-code="budget_exceeded"' in response.content.decode()
 
 
 def test_outside_requests_each_call_gets_the_background_budget(entra_emulator, fake_clock):
