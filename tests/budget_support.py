@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 from django.http import JsonResponse
@@ -104,6 +105,24 @@ def stored_access_token() -> str:
     row = TokenCache.objects.get()
     (entry,) = json.loads(crypto.decrypt(row.data, row.context))["AccessToken"].values()
     return entry["secret"]
+
+
+def async_throttled_codes(tokens, calls: int = 2) -> list[str]:
+    """Call ``/me`` ``calls`` times from async code, each call with a 5 s budget; return the codes of
+    the GraphThrottled raised (the database work of the tokens comes back to this thread)."""
+    from graph_auth.exceptions import GraphThrottled
+    from graph_auth.graph import GraphClient
+
+    async def run():
+        codes = []
+        for _ in range(calls):
+            with budget.deadline(5):
+                try:
+                    await GraphClient(tokens).aget("/me")
+                except GraphThrottled as exc:
+                    codes.append(exc.code)
+        return codes
+    return async_to_sync(run)()
 
 
 def refreshes(emulator) -> list:

@@ -9,14 +9,7 @@ import logging
 import pytest
 from django.db import OperationalError, connection
 
-from .budget_support import (
-    ADELE,
-    graph_auth,
-    graph_calls,
-    refreshes,
-    signed_in,
-    stored_access_token,
-)
+from .budget_support import ADELE, graph_auth, graph_calls, refreshes, signed_in, stored_access_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.budget_support")]
 
