@@ -32,7 +32,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import answers, id_tokens, msal_client
 from .answers import BearerError, obo_failure  # noqa: F401  (their home was here)
 from .app_settings import app_settings
-from .exceptions import GraphAuthError, IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
+from .exceptions import BudgetExceeded, GraphAuthError, IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
 from .graph import GraphClient
 from .token_store import AppTokenStore
 from .tokens import TokenProvider
@@ -201,7 +201,7 @@ def authorize(request, scopes=None, roles=None) -> JsonResponse | None:
         check_permissions(claims, scopes, roles)
     except BearerError as exc:
         return exc.response()
-    except IdentityPlatformUnavailable as exc:      # its keys or metadata: answered always
+    except (IdentityPlatformUnavailable, BudgetExceeded) as exc:      # its keys or metadata: answered always
         return answers.describe(exc).json()
     request.api_claims = claims
     request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))

@@ -59,9 +59,9 @@ def _set(key: str, until: float, seconds: float) -> None:
         _written.add(key)
 
 
-def _delete(key: str) -> None:
+def _delete(*keys: str) -> None:
     try:
-        _cache().delete(key)
+        _cache().delete_many(keys)
     except Exception as exc:  # noqa: BLE001 — the record then ends by itself
         logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
 
@@ -98,8 +98,7 @@ def trip_identity() -> None:
 
 def close_identity() -> None:
     """Close the breaker (a grant succeeded)."""
-    _delete(_identity_key())
-    _delete(_probe_key())
+    _delete(_identity_key(), _probe_key())
 
 
 def probe(seconds: float) -> bool:
@@ -155,5 +154,4 @@ def forget() -> None:
     with _lock:
         keys = [*_written, _identity_key(), _probe_key()]
         _written.clear()
-    for key in keys:
-        _delete(key)
+    _delete(*keys)
