@@ -11,8 +11,9 @@ memory cache only protects that process).
 - **Graph**: a ``Retry-After`` Graph gave for a user or for the app is recorded, so every other
   request for that user or app waits for what is left of it only within its time budget, else
   fails at once (503 with the remaining ``Retry-After``) without calling Graph. A request that
-  gave up on Graph's 503/504 without ``Retry-After`` (Graph failing, not pausing one caller)
-  records its last back-off for the whole app: the app's other requests fail at once until it ends.
+  gets Graph's 503 without ``Retry-After`` again after a back-off (Graph failing, not pausing one
+  caller) records its next back-off for the whole app: the app's other requests fail at once
+  until it ends (one 503 retried away records nothing; a 504 is often one slow query's: neither).
 
 A failing cache never fails a request: the breaker then knows nothing (and logs it).
 """
@@ -74,7 +75,7 @@ def _probe_key() -> str:
     return f"{_identity_key()}:probe"
 
 
-FAILING = "*failing*"               # the key's "who" when Graph itself fails (5xx) for the app
+FAILING = "*failing*"               # the key's "who" when Graph itself fails (503s) for the app
 
 
 def _graph_key(who: str) -> str:

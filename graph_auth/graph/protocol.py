@@ -12,7 +12,7 @@ A protocol function is a generator that yields what it needs done and gets the a
                                                      client's principal (user or app), failing:
                                                      seconds left of Graph failing for this app)
     Record(seconds, failing)                         record Graph's Retry-After for that principal
-                                                     (failing: Graph's 5xx for the whole app), for
+                                                     (failing: Graph's 503s for the whole app), for
                                                      every process; answer None
 
 and returns its result. The token never reaches these frames (the drivers' frames are
@@ -214,12 +214,11 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
                 continue
         if status in RETRY_STATUSES:
             wait = retry_after(reply.headers, attempt)
-            asked = asked_wait(reply.headers) is not None
-            if asked:                              # Graph's own ask: every request of this principal
+            if asked_wait(reply.headers) is not None:      # Graph's ask: every request of this principal
                 yield Record(wait)
+            elif status == 503 and attempt:    # unavailable again after a back-off: the whole app backs off
+                yield Record(wait, failing=True)
             if attempt >= client.max_retries or wait > client.max_retry_after or not budget.fits(wait):
-                if not asked and status != 429:    # Graph kept failing: the app's next requests wait
-                    yield Record(wait, failing=True)
                 raise error(reply, GraphThrottled, retry_after=wait)
             logger.info("Graph answered %s; retrying in %.1fs", status, wait)
             yield Sleep(wait)
@@ -232,7 +231,7 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
 
 def _wait_pending(client):
     """Wait out a Retry-After another request recorded, when it fits; else raise GraphThrottled.
-    While Graph is recorded failing for this app (5xx through a request's retries), raise
+    While Graph is recorded failing for this app (503 again after a back-off), raise
     GraphUnavailable at once: waiting would only hold this worker for another failure."""
     waits = yield Pending()
     if waits.failing > 0:
