@@ -47,16 +47,14 @@ def run_one(fault_name: str, args) -> dict:
         stack.start(fault_name)
         users = [User(n, soak_upn(n), stack.site_url, args.timeout) for n in range(args.users)]
         fault: Fault = FAULTS[fault_name](stack, users)
-        # Due for refresh REFRESH_MARGIN (at least msal's 5 minutes) before expiry: a token living
-        # margin + N seconds is refreshed N seconds after it was issued.
         margin = max(args.refresh_margin, 300)
-        lifetimes = [margin + max(1, round(args.refresh_every * (b + 1) / SPREAD_BATCHES))
+        lifetimes = [lifetime_due_after(max(1, round(args.refresh_every * (b + 1) / SPREAD_BATCHES)), margin)
                      for b in range(SPREAD_BATCHES)]
         log(f"[{fault_name}] signing {args.users} users in through the pages")
         started = time.time()
         sign_in_errors = sign_in_all(users, lifetimes, lambda s: stack.control("settings", access_token_lifetime=s))
         log(f"[{fault_name}] {args.users - len(sign_in_errors)} signed in ({time.time() - started:.0f} s)")
-        stack.control("settings", access_token_lifetime=margin + args.refresh_every)
+        stack.control("settings", access_token_lifetime=lifetime_due_after(round(args.refresh_every), margin))
         load = Load(users, args.rate, args.seconds, args.timeout)
         t0 = time.time() + 0.5
         f0, f1 = t0 + args.seconds / 3, t0 + 2 * args.seconds / 3
@@ -79,6 +77,13 @@ def run_one(fault_name: str, args) -> dict:
         return summarize(run)
     finally:
         stack.stop()
+
+
+def lifetime_due_after(seconds: int, margin: int) -> int:
+    """The access-token lifetime that makes a token due for refresh ``seconds`` after it was
+    issued: due ``margin`` (at least msal's 5 minutes) before expiry, but never before half its
+    lifetime (graph_auth.msal_client.refresh_due), so a period under the margin needs twice it."""
+    return margin + seconds if seconds >= margin else 2 * seconds
 
 
 def _fault_window(fault: Fault, f0: float, f1: float) -> None:

@@ -7,6 +7,7 @@ from tests.settings import GRAPH_AUTH, MIDDLEWARE
 
 DEBUG = False
 ROOT_URLCONF = "bench.soak_site"
+LOGIN_REDIRECT_URL = "/page/"           # the demo's is a URL name this site does not have
 MIDDLEWARE = ["bench.soak_site.stamp", *MIDDLEWARE]
 DATABASES = {"default": {
     "ENGINE": "django.db.backends.postgresql", "NAME": os.environ.get("SOAK_DB", "graph_auth_soak"),

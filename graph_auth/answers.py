@@ -20,8 +20,9 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.db import DatabaseError
 from django.http import HttpResponseRedirect, JsonResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
@@ -194,6 +195,13 @@ def consent_once(request, exc: GraphForbidden):
         {"error": "consent_required", "error_description": "Microsoft Graph answered 403."}, scopes=exc.scopes))
 
 
+def _home_url() -> str:
+    try:
+        return app_settings.login_redirect_url
+    except NoReverseMatch:                 # a URL name this URLconf lacks: the failure page still renders
+        return "/"
+
+
 def page(request, answer: Answer, exc: BaseException):
     """Render the page for ``answer`` (its template comes from the settings)."""
     template = getattr(app_settings, TEMPLATE_SETTINGS.get(answer.status, "GRAPH_ERROR_TEMPLATE"))
@@ -202,13 +210,15 @@ def page(request, answer: Answer, exc: BaseException):
         "title": TITLES.get(answer.status, DEFAULT_TITLE), "retry_after": answer.headers.get("Retry-After"),
         "request_id": answer.body.get("request_id"),
         "retry_url": request.get_full_path() if request.method in ("GET", "HEAD") else None,
-        "home_url": app_settings.login_redirect_url,
+        "home_url": _home_url(),
         # The exception's text may name hosts, tenants and Microsoft's own words: developers only.
         "detail": clean(exc, 400) if settings.DEBUG else "",
     }
     try:
         response = render_page(request, template, context, status=answer.status)
     except GraphAuthConfigError:           # the site's BASE_TEMPLATE is missing: graph_auth's own
+        response = render_page(request, template, context, status=answer.status, standalone=True)
+    except DatabaseError:                  # the site's base template reads the database, which fails
         response = render_page(request, template, context, status=answer.status, standalone=True)
     for name, value in answer.headers.items():
         response[name] = value

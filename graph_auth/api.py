@@ -32,7 +32,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import answers, id_tokens, msal_client
 from .answers import BearerError, obo_failure  # noqa: F401  (their home was here)
 from .app_settings import app_settings
-from .exceptions import GraphAuthError, IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
+from .exceptions import BudgetExceeded, GraphAuthError, IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
 from .graph import GraphClient
 from .token_store import AppTokenStore
 from .tokens import TokenProvider
@@ -160,6 +160,7 @@ class OnBehalfOf(TokenProvider):
         super().__init__()
         self.assertion = assertion
         self.store = AppTokenStore.for_caller(claims["tid"], claims["oid"])
+        self.throttle_key = f"caller:{claims['tid']}:{claims['oid']}"
 
     def default_scopes(self) -> list[str]:
         return list(app_settings.OBO_SCOPES)
@@ -169,8 +170,8 @@ class OnBehalfOf(TokenProvider):
         # (client_info): for a guest that is not the token's oid.tid, so take msal's own key.
         return next(iter(msal_client.account_ids(cache)), None)
 
-    def peek(self, cache, want):
-        return super().peek(cache, want) if self.account(cache) else None
+    def peek(self, cache, want, *, still_valid: bool = False):
+        return super().peek(cache, want, still_valid=still_valid) if self.account(cache) else None
 
     @sensitive_variables()
     def acquire(self, cache, want):
@@ -200,7 +201,7 @@ def authorize(request, scopes=None, roles=None) -> JsonResponse | None:
         check_permissions(claims, scopes, roles)
     except BearerError as exc:
         return exc.response()
-    except IdentityPlatformUnavailable as exc:      # its keys or metadata: answered always
+    except (IdentityPlatformUnavailable, BudgetExceeded) as exc:      # its keys or metadata: answered always
         return answers.describe(exc).json()
     request.api_claims = claims
     request.graph = (SimpleLazyObject(lambda: GraphClient(OnBehalfOf(token, claims)))

@@ -12,7 +12,20 @@ DEFAULTS = {
     "AUTHORITY_HOST": "https://login.microsoftonline.com",
     "SCOPES": ["User.Read"],
     "GRAPH_URL": "https://graph.microsoft.com/v1.0",
-    "TIMEOUT": 10,                        # seconds, for every call to the identity platform and Graph
+    "TIMEOUT": 10,                        # seconds, the longest one call to the identity platform or Graph takes
+    # One deadline per web request for all its calls to the identity platform and Graph (seconds
+    # from the request's start; None: none). README "When Graph or Microsoft fails".
+    "REQUEST_BUDGET": 4,
+    # Outside requests (commands, background jobs) each Graph call and token acquisition gets this
+    # many seconds; None: (GRAPH_MAX_RETRIES + 2) x TIMEOUT + GRAPH_MAX_RETRIES x GRAPH_MAX_RETRY_AFTER.
+    "BACKGROUND_BUDGET": None,
+    # Seconds one call of a refresh ahead of expiry may take while the access token is still valid
+    # (TIMEOUT applies when none is left).
+    "REFRESH_AHEAD_TIMEOUT": 1,
+    # The circuit breaker, shared by every process through Django's cache framework: the cache
+    # alias, and how long refreshes ahead of expiry pause after the identity platform failed.
+    "BREAKER_CACHE": "default",
+    "BREAKER_COOLDOWN": 30,
     # The emulator signs tokens for anyone: on only when EMULATOR is True and no CLIENT_ID is set
     # (demos, tests: e.g. "EMULATOR": not CLIENT_ID). Its pages answer this machine only, unless
     # EMULATOR_ALLOW_REMOTE (a shared demo host on a private network).

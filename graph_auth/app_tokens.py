@@ -40,6 +40,7 @@ class AppTokens(TokenProvider):
                 f"App-only tokens need a specific tenant, not {tenant!r}: pass app_graph(tenant=...) "
                 "or set GRAPH_AUTH['TENANT_ID'] to your tenant id or domain.")
         self.tenant = tenant
+        self.throttle_key = f"app:{tenant}"
 
     @property
     def store(self) -> AppTokenStore:

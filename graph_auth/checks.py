@@ -153,6 +153,42 @@ def check_sqlite_locking(app_configs=None, **kwargs):
     return []
 
 
+TIMES = {"REQUEST_BUDGET": True, "BACKGROUND_BUDGET": True, "REFRESH_AHEAD_TIMEOUT": False,
+         "BREAKER_COOLDOWN": False}         # setting -> whether None is allowed
+
+
+@register(Tags.compatibility)
+def check_budget_and_breaker(app_configs=None, **kwargs):
+    problems = [Error(f"GRAPH_AUTH['{name}'] must be a positive number of seconds{' or None' if none else ''}.",
+                      hint="See README 'When Graph or Microsoft fails'.", id="graph_auth.E050")
+                for name, none in TIMES.items() if not _seconds(getattr(app_settings, name), none)]
+    alias = app_settings.BREAKER_CACHE
+    if alias not in settings.CACHES:
+        problems.append(Error(
+            f"GRAPH_AUTH['BREAKER_CACHE'] = {alias!r} names no cache in CACHES.",
+            hint="Name a cache alias of CACHES (Redis in production: every process shares the breaker).",
+            id="graph_auth.E051"))
+    return problems
+
+
+@register(Tags.caches, deploy=True)
+def check_breaker_is_shared(app_configs=None, **kwargs):
+    backend = settings.CACHES.get(app_settings.BREAKER_CACHE, {}).get("BACKEND", "")
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return [Warning(
+            f"graph_auth's circuit breaker uses {backend.rsplit('.', 1)[-1]}: each process keeps its own "
+            "(a Retry-After or an identity-platform outage one process met, the others meet again).",
+            hint="Point GRAPH_AUTH['BREAKER_CACHE'] at a shared cache (Redis, Memcached, database).",
+            id="graph_auth.W051")]
+    return []
+
+
+def _seconds(value, none_allowed: bool) -> bool:
+    if value is None:
+        return none_allowed
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
 def _protects_an_api(patterns) -> bool:
     """Whether the URL patterns route to an ``api_view`` or a DRF view authenticating with
     GraphBearerAuthentication (graph_auth.drf is imported by any module that uses it)."""

@@ -23,7 +23,7 @@ from rest_framework.permissions import BasePermission
 
 from . import answers
 from .api import BearerError, OnBehalfOf, check_permissions, granted, token_kind, validate_access_token
-from .exceptions import GraphAuthError, IdentityPlatformUnavailable
+from .exceptions import BudgetExceeded, GraphAuthError, IdentityPlatformUnavailable
 from .graph import GraphClient
 from .models import MicrosoftAccount
 
@@ -115,7 +115,7 @@ class GraphBearerAuthentication(BaseAuthentication):
                 raise BearerError(401, "invalid_token", "The token grants no scope or app role.")
         except BearerError as exc:
             raise exceptions.AuthenticationFailed(exc.description) from None
-        except IdentityPlatformUnavailable:
+        except (IdentityPlatformUnavailable, BudgetExceeded):
             raise IdentityPlatformDown() from None
         django_request = request._request
         django_request.api_claims = claims

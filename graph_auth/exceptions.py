@@ -10,6 +10,8 @@ IdentityPlatformUnavailable   503     temporarily_unavailable      DEFAULT_RETRY
 GraphThrottled                503     graph_throttled              Graph's (or the last back-off)
 GraphUnavailable              503     graph_unavailable            DEFAULT_RETRY_AFTER
 GraphTimeout                  503     graph_timeout                DEFAULT_RETRY_AFTER
+BudgetExceeded                503     budget_exceeded              SHORT_RETRY_AFTER
+StorageUnavailable            503     storage_unavailable          SHORT_RETRY_AFTER
 GraphForbidden                403     graph_forbidden              -
 GraphRequestError (others)    502     graph_error                  -
 TokenError                    502     token_error                  -
@@ -23,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied, Suspi
 from django.utils.translation import gettext_lazy as _
 
 DEFAULT_RETRY_AFTER = 30          # seconds a 503 asks for when the failure named no time
+SHORT_RETRY_AFTER = 5             # ... when it was this request's own (its budget, a database error)
 
 
 class GraphAuthError(Exception):
@@ -58,6 +61,22 @@ class IdentityPlatformUnavailable(GraphAuthError):
     """The identity platform could not be reached or answered with a server error."""
     http_status, default_code = 503, "temporarily_unavailable"
     default_detail = _("Microsoft's sign-in service can't be reached right now. Please try again in a moment.")
+
+
+class BudgetExceeded(GraphAuthError):
+    """The request's time budget (GRAPH_AUTH['REQUEST_BUDGET']) ran out: no call to the identity
+    platform or Graph starts past it, and a call or a lock wait it cut short ends with this."""
+    http_status, default_code = 503, "budget_exceeded"
+    default_detail = _("Microsoft is taking too long to answer right now. Please try again in a moment.")
+    retry_after = SHORT_RETRY_AFTER
+
+
+class StorageUnavailable(GraphAuthError):
+    """The database failed while graph_auth read or wrote what it keeps (tokens, sessions, users);
+    the underlying ``DatabaseError`` is chained."""
+    http_status, default_code = 503, "storage_unavailable"
+    default_detail = _("This site can't reach its database right now. Please try again in a moment.")
+    retry_after = SHORT_RETRY_AFTER
 
 
 class TokenError(GraphAuthError):

@@ -1,43 +1,56 @@
 """The one HTTP seam: the ``requests.Session`` that msal and the Graph client use, and the
 ``httpx.AsyncClient`` of the Graph client's async calls.
 
-In production they are plain clients with a default timeout on every request (msal passes none).
-In emulator mode ``login.microsoftonline.com`` and ``graph.microsoft.com`` are served in-process by
-the current emulator (or by the one at EMULATOR_URL) and every other host is refused.
+Every call through the Session ends with the request's time budget (``graph_auth.budget``): its
+timeout is the caller's (msal passes none: TIMEOUT) cut to what is left of the budget, none starts
+once the budget is spent, and a timeout the budget imposed raises ``BudgetExceeded``. In production
+they are plain clients; in emulator mode ``login.microsoftonline.com`` and ``graph.microsoft.com``
+are served in-process by the current emulator (or by the one at EMULATOR_URL) and every other host
+is refused.
 """
 from __future__ import annotations
 
 import asyncio
 import threading
 import weakref
+from urllib.parse import urlsplit
 
 import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
+from . import budget
 from .app_settings import app_settings
+from .exceptions import BudgetExceeded
 
 _sessions: dict = {}
 _async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()    # event loop -> {key: client}
 _lock = threading.Lock()
 
 
-class TimeoutHTTPAdapter(HTTPAdapter):
-    """An HTTPAdapter that applies a default timeout when the caller gives none."""
+class BudgetSession(requests.Session):
+    """A Session whose calls end with the time budget: a call's timeout is the caller's (TIMEOUT
+    when it gives none, as msal does) cut to what is left; none starts once nothing is."""
 
-    def __init__(self, timeout, **kwargs) -> None:
+    def __init__(self, timeout) -> None:
+        super().__init__()
         self.default_timeout = timeout
-        super().__init__(**kwargs)
 
     def send(self, request, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
-        return super().send(request, **kwargs)
+        given = kwargs.get("timeout")
+        kwargs["timeout"], by_budget = budget.call_timeout(self.default_timeout if given is None else given)
+        try:
+            return super().send(request, **kwargs)
+        except requests.Timeout as exc:
+            if by_budget:       # the budget's doing, not the service's slowness
+                raise BudgetExceeded(f"{request.method} {urlsplit(request.url).hostname}: the time "
+                                     "budget ran out before the answer") from without_request(exc)
+            raise
 
 
 def _production_session(timeout) -> requests.Session:
-    session = requests.Session()
-    adapter = TimeoutHTTPAdapter(timeout, pool_maxsize=32)
+    session = BudgetSession(timeout)
+    adapter = HTTPAdapter(pool_maxsize=32)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -46,7 +59,7 @@ def _production_session(timeout) -> requests.Session:
 def _emulator_session(timeout) -> requests.Session:
     from .emulator.mount import current_emulator
     from .emulator.transport import mount_emulator, mount_remote
-    session = requests.Session()
+    session = BudgetSession(timeout)
     session.trust_env = False
     if app_settings.EMULATOR_URL:          # one emulator shared by several processes
         return mount_remote(session, app_settings.EMULATOR_URL, timeout=timeout)

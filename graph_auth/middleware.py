@@ -6,6 +6,12 @@ Put it after ``AuthenticationMiddleware``. A request that neither uses Graph nor
 costs no database query: what the middleware needs (when to refresh) lives in the session. The
 refresh ahead and ``request.graph`` share one ``UserTokens``: one read of the user's tokens per
 request, and no second refresh after the first.
+
+Each request gets its time budget here (``graph_auth.budget``: REQUEST_BUDGET from now, for all its
+calls to the identity platform and Graph). The refresh ahead of expiry is opportunistic: short
+(REFRESH_AHEAD_TIMEOUT), and skipped while the identity platform's circuit breaker is open
+(``graph_auth.breaker``). A database error in the middleware's own work is answered 503
+(``StorageUnavailable``), not a 500.
 """
 from __future__ import annotations
 
@@ -13,12 +19,20 @@ import logging
 import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.db import DatabaseError
 from django.utils.functional import SimpleLazyObject
 
-from . import answers
+from . import answers, breaker, budget
 from . import session as keys
 from .answers import reauthenticate, wants_json  # noqa: F401  (wants_json's home was here)
-from .exceptions import IdentityPlatformUnavailable, InteractionRequired, TokenError
+from .app_settings import app_settings
+from .exceptions import (
+    BudgetExceeded,
+    IdentityPlatformUnavailable,
+    InteractionRequired,
+    StorageUnavailable,
+    TokenError,
+)
 from .graph import GraphClient
 from .log import clean
 from .session import REAUTH_KEY  # noqa: F401  (its home was here)
@@ -46,16 +60,24 @@ class GraphAuthMiddleware:
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        tokens = self.attach(request)
-        response = self.refresh_if_due(request, tokens) if self.is_due(request) else None
-        return response or self.get_response(request)
+        with budget.for_request():
+            tokens = self.attach(request)
+            try:
+                response = self.refresh_if_due(request, tokens) if self.is_due(request) else None
+            except DatabaseError as exc:
+                response = self.storage_failed(request, exc)
+            return response or self.get_response(request)
 
     async def __acall__(self, request):
-        tokens = self.attach(request)
-        response = None
-        if await self.ais_due(request):
-            response = await sync_to_async(self.refresh_if_due, thread_sensitive=True)(request, tokens)
-        return response or await self.get_response(request)
+        with budget.for_request():          # the view's awaits and thread hops see it too
+            tokens = self.attach(request)
+            response = None
+            try:
+                if await self.ais_due(request):
+                    response = await sync_to_async(self.refresh_if_due, thread_sensitive=True)(request, tokens)
+            except DatabaseError as exc:
+                response = await sync_to_async(self.storage_failed, thread_sensitive=True)(request, exc)
+            return response or await self.get_response(request)
 
     @staticmethod
     def attach(request) -> UserTokens:
@@ -86,18 +108,34 @@ class GraphAuthMiddleware:
         return await sync_to_async(self.is_due)(request)
 
     def refresh_if_due(self, request, tokens: UserTokens | None = None):
-        """Refresh ahead of expiry (sync code; in async stacks the one thread hop it needs)."""
-        if not request.user.is_authenticated:
+        """Refresh ahead of expiry (sync code; in async stacks the one thread hop it needs).
+
+        The page may not need Graph at all: each call gets only REFRESH_AHEAD_TIMEOUT, and nothing
+        is tried while the identity platform's breaker is open (a view that needs a token asks
+        for it, with the full TIMEOUT when no valid one is left)."""
+        if not request.user.is_authenticated or breaker.identity_open():
             return None
         try:
-            (tokens or UserTokens(request)).get_token()
+            with budget.capped(app_settings.REFRESH_AHEAD_TIMEOUT):
+                (tokens or UserTokens(request)).get_token()
         except InteractionRequired as exc:
             return reauthenticate(request, exc)
-        except (IdentityPlatformUnavailable, TokenError) as exc:
+        except (IdentityPlatformUnavailable, TokenError, BudgetExceeded, StorageUnavailable) as exc:
             # The access token may still be good; views that need Graph will say if it is not
             # (a refused refresh, e.g. an expired client secret, must not take down every page).
             logger.warning("could not refresh tokens ahead of expiry: %s", clean(exc))
         return None
+
+    @staticmethod
+    def storage_failed(request, exc: DatabaseError):
+        """Answer a database error of the middleware's own work (the session, the user) with the
+        mapping's 503; with HANDLE_ERRORS off it stays the site's."""
+        error = StorageUnavailable(f"the database failed before the view: {type(exc).__name__}")
+        error.__cause__ = exc
+        response = answers.respond(request, error)
+        if response is None:
+            raise exc
+        return response
 
     def process_exception(self, request, exception):
         return answers.respond(request, exception)

@@ -55,11 +55,13 @@ def entra_emulator(entra_directory_data):
 
 
 def _clear_graph_auth_caches() -> None:
-    """Forget what graph_auth cached from the previous test's emulator (discovery, keys)."""
-    from graph_auth import app_tokens, id_tokens, msal_client
+    """Forget what graph_auth cached from the previous test's emulator (discovery, keys, the
+    circuit breaker's records)."""
+    from graph_auth import app_tokens, breaker, id_tokens, msal_client
     msal_client.clear_caches()
     id_tokens.clear_caches()
     app_tokens.clear_caches()
+    breaker.forget()
 
 
 def _fail_on_errors(emulator) -> None:

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from . import id_tokens
 from .app_tokens import app_graph
-from .exceptions import GraphAuthError, IdentityPlatformUnavailable, InvalidIdToken
+from .exceptions import BudgetExceeded, GraphAuthError, IdentityPlatformUnavailable, InvalidIdToken
 from .log import clean
 from .models import MicrosoftAccount, UserSession
 from .token_store import AppTokenStore, TokenStore
@@ -69,7 +69,7 @@ def _issued_for(user_id, iss: str) -> bool:
             return True
         except InvalidIdToken:
             continue
-        except IdentityPlatformUnavailable:
+        except (IdentityPlatformUnavailable, BudgetExceeded):
             logger.warning("front-channel logout: the issuer can't be checked now (identity platform "
                            "unavailable); nothing ended")
             return False

@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 
-from django.db import transaction
-
-from . import crypto, msal_client
+from . import crypto, lock_wait, msal_client
 from .app_settings import app_settings
 from .models import AppTokenCache, TokenCache
 
@@ -22,7 +20,8 @@ class RowStore:
     ``load()`` reads without a lock (one query): enough to serve a still-fresh access token.
     ``locked()`` opens a transaction holding the row (``SELECT ... FOR UPDATE`` on PostgreSQL; on
     SQLite the IMMEDIATE transaction mode takes the write lock), reads the newest cache and saves
-    it when msal changed it, so concurrent requests never lose a rotated refresh token.
+    it when msal changed it, so concurrent requests never lose a rotated refresh token. Waiting
+    for that lock ends with the time budget (``graph_auth.lock_wait``: ``BudgetExceeded``).
     An exception inside the block rolls back and saves nothing. Data no current key decrypts
     reads as an empty cache. Expired access tokens are dropped whenever the cache is written.
     """
@@ -42,7 +41,7 @@ class RowStore:
     def locked(self):
         """Yield the newest cache while holding its row (created empty when missing: the row is
         what the lock holds); save it on exit when msal changed it."""
-        with transaction.atomic():
+        with lock_wait.atomic():
             row, _ = self.model.objects.select_for_update().get_or_create(**self.lookup)
             cache = self._cache(row.data)
             yield cache
@@ -51,7 +50,7 @@ class RowStore:
 
     def replace(self, cache) -> None:
         """Store ``cache`` as the whole cache (after a sign-in)."""
-        with transaction.atomic():
+        with lock_wait.atomic():
             row, _ = self.model.objects.select_for_update().get_or_create(**self.lookup)
             self._write(row, cache)
 

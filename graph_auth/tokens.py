@@ -7,6 +7,15 @@
     3. the row locked, the cache read again (a concurrent request may have refreshed meanwhile);
     4. the subclass's grant (``acquire``), saved when the lock is released.
 
+What fails on the way does not waste what is held (see ``_locked``): an access token that is due
+but still valid (``STILL_VALID``) is used while the identity platform's circuit breaker is open
+(no lock, no grant; without one, only the breaker's probe tries), when the platform fails or is
+too slow for the time budget, and when the lock can't be had within it. A grant of a still-valid
+token (ahead of expiry) gets only ``REFRESH_AHEAD_TIMEOUT`` per call. Fresh tokens that could not
+be saved (a database error) still serve the request; the next one refreshes again (Entra keeps a
+used refresh token valid). A database error with nothing to fall back on is ``StorageUnavailable``
+(503).
+
 The async variant serves step 1 on the event loop and runs steps 2-4 as one ``sync_to_async`` call
 (msal is synchronous and Django's async ORM has no transactions): the row lock is held in that one
 thread, and concurrent ``aget_token`` calls of one provider wait for the first one's read.
@@ -18,16 +27,30 @@ supply ``load``/``save``/``exists``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import weakref
 from typing import NamedTuple
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError
 from django.views.decorators.debug import sensitive_variables
 
-from . import msal_client
+from . import breaker, budget, msal_client
 from .app_settings import app_settings
-from .exceptions import InteractionRequired
+from .exceptions import (
+    SHORT_RETRY_AFTER,
+    BudgetExceeded,
+    IdentityPlatformUnavailable,
+    InteractionRequired,
+    StorageUnavailable,
+)
+from .log import clean
 from .msal_client import Hit
+
+logger = logging.getLogger(__name__)
+
+STILL_VALID = 30        # seconds: a due access token this far from expiry still serves when no new one comes
 
 
 class Want(NamedTuple):
@@ -46,6 +69,7 @@ class TokenProvider:
     """The acquisition sequence (see the module docstring); ``store`` is the provider's RowStore."""
 
     store = None
+    throttle_key: str | None = None     # whose Graph Retry-After this provider's requests share
 
     def __init__(self) -> None:
         self._cache = None                          # the msal cache this provider last read or saved
@@ -84,9 +108,19 @@ class TokenProvider:
     def want(self, scopes, claims_challenge, force_refresh) -> Want:
         return Want(tuple(scopes or self.default_scopes()), claims_challenge, bool(force_refresh))
 
-    def peek(self, cache, want: Want) -> Hit | None:
+    def peek(self, cache, want: Want, *, still_valid: bool = False) -> Hit | None:
+        """A token not yet due for refresh, or with ``still_valid`` one valid for STILL_VALID s more."""
         account = self.account(cache)
+        if still_valid:
+            return msal_client.peek(cache, account, want.scopes, STILL_VALID, fallback=True)
         return msal_client.peek(cache, account, want.scopes, self.margin)
+
+    def usable(self, cache, want: Want) -> Hit | None:
+        """A due but still valid token in ``cache`` that may serve when no new one can be had (never
+        for a token Graph rejected, nor when Graph asks for claims)."""
+        if cache is None or not want.cacheable:
+            return None
+        return self.peek(cache, want, still_valid=True)
 
     def held(self, want: Want) -> Hit | None:
         """A fresh token this provider holds in memory (no query, no decryption)."""
@@ -103,13 +137,16 @@ class TokenProvider:
         """Return an access token for ``scopes`` (default: the provider's)."""
         self.prepare()
         want = self.want(scopes, claims_challenge, force_refresh)
-        hit = self.held(want)
-        if hit is None and want.cacheable and self._cache is None:
-            self._cache = self.store.load()
-            hit = self.peek(self._cache, want)
-            if hit is not None:
-                self.fetched(hit, want, self._cache, acquired=False)
-        return hit.token if hit is not None else self._locked(want).token
+        with budget.outside_requests():
+            hit = self.held(want)
+            if hit is None and want.cacheable and self._cache is None:
+                self._cache = self._load()
+                hit = self.peek(self._cache, want)
+                if hit is not None:
+                    self.fetched(hit, want, self._cache, acquired=False)
+            if hit is None:
+                hit = self._while_open(want) or self._locked(want)
+        return hit.token
 
     @sensitive_variables()
     def refresh(self, scopes=None, *, claims_challenge: str | None = None,
@@ -117,24 +154,86 @@ class TokenProvider:
         """Steps 3-4 only: under the row lock, a request that waited finds the token the other one
         saved and makes no grant of its own."""
         self.prepare()
-        return self._locked(self.want(scopes, claims_challenge, force_refresh)).token
+        with budget.outside_requests():
+            return self._locked(self.want(scopes, claims_challenge, force_refresh)).token
+
+    def _load(self):
+        try:
+            return self.store.load()
+        except DatabaseError as exc:
+            raise StorageUnavailable(f"reading the token cache failed: {type(exc).__name__}") from exc
+
+    def _while_open(self, want: Want) -> Hit | None:
+        """While the identity platform's breaker is open: the still-valid token held; without one,
+        this request tries the platform only as the breaker's one probe, else fails at once."""
+        if not breaker.identity_open():
+            return None
+        hit = self.usable(self._cache, want)
+        if hit is not None:
+            logger.info("refresh ahead of expiry skipped: the identity platform failed recently")
+            return hit
+        left = budget.remaining()
+        if breaker.probe(app_settings.TIMEOUT if left is None else left):
+            return None
+        error = IdentityPlatformUnavailable("the identity platform failed recently (circuit breaker open) and "
+                                            "another request tries it; no valid access token meanwhile")
+        error.retry_after = SHORT_RETRY_AFTER
+        raise error
 
     @sensitive_variables()
     def _locked(self, want: Want) -> Hit:
-        acquired = False
+        """Steps 3-4, and what serves when they fail (see the module docstring)."""
+        cache, fresh = None, None
+        fallback = self.usable(self._cache, want)
         try:
             with self.store.locked() as cache:
                 hit = self.peek(cache, want) if want.cacheable else None
                 if hit is None:
-                    hit, acquired = self.acquire(cache, want), cache.has_state_changed
+                    fallback = self.usable(cache, want) or fallback
+                    hit = self._grant(cache, want, ahead=fallback is not None)
+                    fresh = hit if cache.has_state_changed else None
         except InteractionRequired as exc:
             if want.claims and not exc.claims:          # sign in again with Graph's challenge
                 exc.claims = want.claims
             self.failed(exc, want)
             raise
+        except (IdentityPlatformUnavailable, BudgetExceeded) as exc:
+            if fallback is None:
+                raise
+            logger.warning("no new access token (%s); using the one held until it expires", clean(exc))
+            return fallback
+        except DatabaseError as exc:
+            return self._unsaved(exc, fresh, fallback, cache)
         self._cache = cache
-        self.fetched(hit, want, cache, acquired=acquired)
+        self.fetched(hit, want, cache, acquired=fresh is not None)
         return hit
+
+    @sensitive_variables()
+    def _grant(self, cache, want: Want, *, ahead: bool) -> Hit:
+        """``acquire``, with the short timeout ahead of expiry; the breaker learns how it went."""
+        try:
+            with budget.capped(app_settings.REFRESH_AHEAD_TIMEOUT) if ahead else contextlib.nullcontext():
+                hit = self.acquire(cache, want)
+        except IdentityPlatformUnavailable:
+            breaker.trip_identity()
+            raise
+        breaker.close_identity()
+        return hit
+
+    @sensitive_variables()
+    def _unsaved(self, exc: DatabaseError, fresh: Hit | None, fallback: Hit | None, cache) -> Hit:
+        """What serves after a database error: the fresh tokens that could not be saved (this
+        request keeps them; the next one refreshes again), else a still-valid token."""
+        if fresh is not None:
+            logger.error("token refresh succeeded but saving the tokens failed (%s); this request "
+                         "uses them, the next one refreshes again", type(exc).__name__)
+            self._cache = cache
+            return fresh
+        if fallback is not None:
+            logger.warning("the token cache could not be locked (%s); using the access token held "
+                           "until it expires", type(exc).__name__)
+            return fallback
+        raise StorageUnavailable(f"the token cache failed: {type(exc).__name__}") from exc
 
     @sensitive_variables()
     async def aget_token(self, scopes=None, *, claims_challenge: str | None = None,

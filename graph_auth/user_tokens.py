@@ -10,7 +10,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import id_tokens, msal_client
 from . import session as keys
 from .app_settings import app_settings
-from .exceptions import IdentityPlatformUnavailable, InteractionRequired, InvalidIdToken
+from .exceptions import InteractionRequired, InvalidIdToken
 from .log import clean
 from .models import MicrosoftAccount
 from .msal_client import Hit
@@ -19,8 +19,6 @@ from .token_store import TokenStore
 from .tokens import TokenProvider
 
 logger = logging.getLogger(__name__)
-
-FALLBACK_VALIDITY = 30      # an access token this fresh still serves while the platform is down
 
 # AADSTS codes of refresh failures, to a short reason for the graph_refresh_failed signal.
 REASONS = {50173: "revoked", 50133: "revoked", 70043: "revoked", 700082: "expired",
@@ -79,20 +77,16 @@ class UserTokens(TokenProvider):
     def account(self, cache) -> str | None:
         return self._checked
 
+    @property
+    def throttle_key(self) -> str | None:
+        # Known once a token was asked for (no query: async code reads it on the event loop).
+        return f"user:{self._checked}" if self._checked else None
+
     @sensitive_variables()
     def acquire(self, cache, want) -> Hit:
         # Due by our margin: msal alone would wait until 5 minutes before expiry.
-        try:
-            result = msal_client.acquire_silent(cache, self._checked, want.scopes, force_refresh=True,
-                                                claims_challenge=want.claims)
-        except IdentityPlatformUnavailable:
-            hit = None if want.claims else msal_client.peek(
-                cache, self._checked, want.scopes, FALLBACK_VALIDITY, fallback=True)
-            if hit is None:
-                raise
-            logger.warning("token refresh failed (identity platform unavailable); "
-                           "using the cached access token until it expires")
-            return hit
+        result = msal_client.acquire_silent(cache, self._checked, want.scopes, force_refresh=True,
+                                            claims_challenge=want.claims)
         self._check_same_identity(result, self._checked)
         return msal_client.result_hit(result, self.margin)
 

@@ -148,3 +148,27 @@ def test_signed_cookie_sessions_are_reported():
     assert "graph_auth.W031" in ids(GRAPH_AUTH=CONFIGURED, DEBUG=False, SESSION_ENGINE=cookies)
     assert "graph_auth.W031" not in ids(GRAPH_AUTH=CONFIGURED, DEBUG=False,
                                         SESSION_ENGINE="django.contrib.sessions.backends.cached_db")
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({}, set()),
+    ({"REQUEST_BUDGET": None, "BACKGROUND_BUDGET": 600}, set()),
+    ({"REQUEST_BUDGET": 0}, {"graph_auth.E050"}),
+    ({"REFRESH_AHEAD_TIMEOUT": None}, {"graph_auth.E050"}),
+    ({"BREAKER_COOLDOWN": "30"}, {"graph_auth.E050"}),
+    ({"BREAKER_CACHE": "nowhere"}, {"graph_auth.E051"}),
+])
+def test_budget_and_breaker_settings(overrides, expected):
+    with override_settings(GRAPH_AUTH={**CONFIGURED, **overrides}, DEBUG=False):
+        found = {m.id for m in run_checks() if m.id and m.id.startswith("graph_auth.")}
+    assert found == expected
+
+
+@pytest.mark.parametrize("backend, fires", [("django.core.cache.backends.locmem.LocMemCache", True),
+                                            ("django.core.cache.backends.redis.RedisCache", False)])
+def test_a_breaker_each_process_keeps_for_itself_is_reported_at_deploy(backend, fires):
+    caches = {"default": {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:6379/11"}}
+    with override_settings(GRAPH_AUTH=CONFIGURED, DEBUG=False, CACHES=caches):
+        plain = {m.id for m in run_checks() if m.id and m.id.startswith("graph_auth.")}
+        deploy = {m.id for m in run_checks(include_deployment_checks=True) if m.id and m.id.startswith("graph_auth.")}
+    assert "graph_auth.W051" not in plain and ("graph_auth.W051" in deploy) == fires

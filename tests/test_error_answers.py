@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import AsyncClient, override_settings
 
+from graph_auth import breaker
 from graph_auth.emulator.default_directory import WEB_APP_ID
 from graph_auth.exceptions import GraphRequestError, GraphThrottled
 
@@ -60,6 +61,13 @@ def test_graph_503_after_the_retries_is_a_503_page_with_graphs_retry_after(adele
     body = response.content.decode()
     assert 'data-code="graph_throttled"' in body and 'id="graph-auth-retry" href="/profile/"' in body
     assert "no-store" in response["Cache-Control"]
+
+
+def test_the_page_renders_when_the_home_url_names_no_view(adele, entra_emulator):
+    entra_emulator.fail_next("graph", 503, headers={"Retry-After": "7"}, times=None)
+    with graph_auth(GRAPH_MAX_RETRIES=0, LOGIN_REDIRECT_URL="no-such-view"):
+        response = adele.get("/profile/")
+    assert response.status_code == 503 and response.context["home_url"] == "/"
 
 
 @pytest.mark.parametrize("headers", [ACCEPT_JSON, XHR], ids=["accept-json", "xhr"])
@@ -199,6 +207,7 @@ def test_pages_reveal_no_configuration_with_debug_off(adele_expired, entra_emula
                      "organizations", "ConnectionError", "token refresh"]
     with graph_auth(EMULATOR_URL=unreachable):
         page = adele_expired.get("/profile/").content.decode()
+        breaker.forget()            # else the open breaker answers at once, without trying the platform
         with override_settings(DEBUG=True):
             debug_page = adele_expired.get("/profile/").content.decode()
     assert 'data-code="temporarily_unavailable"' in page

@@ -6,14 +6,19 @@ provider without it, from its ``get_token`` in a thread.
 """
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from asgiref.sync import sync_to_async
 from django.views.decorators.debug import sensitive_variables
 
+from .. import breaker, budget
+from ..app_settings import app_settings
+from ..exceptions import BudgetExceeded
 from ..http import get_async_client, without_request
 from . import batch as batching
 from . import protocol
-from .protocol import Done, Reply, Send, Token, next_io
+from .protocol import Done, Pending, Record, Reply, Send, Token, Waits, next_io
 
 
 class AsyncGraph:
@@ -70,17 +75,22 @@ class AsyncGraph:
     @sensitive_variables()
     async def _arun(self, steps, *, until_emit: bool = False):
         """Drive ``steps`` as ``SyncGraph._run`` does, awaiting each I/O step."""
-        token, step = None, next_io(steps, until_emit=until_emit)
-        while not isinstance(step, Done):
-            answer = None
-            if isinstance(step, Token):
-                token = await self._atoken(step)
-            elif isinstance(step, Send):
-                answer = await self._asend(step, token)
-            else:
-                await self.asleep(step.seconds)
-            step = next_io(steps, answer, until_emit=until_emit)
-        return step.value
+        with budget.outside_requests(self.background_budget()):
+            token, step = None, next_io(steps, until_emit=until_emit)
+            while not isinstance(step, Done):
+                answer = None
+                if isinstance(step, Token):
+                    token = await self._atoken(step)
+                elif isinstance(step, Send):
+                    answer = await self._asend(step, token)
+                elif isinstance(step, Pending):
+                    answer = Waits(*await breaker.apending(self.throttle_key))
+                elif isinstance(step, Record):
+                    await breaker.arecord(self.throttle_key, step.seconds, failing=step.failing)
+                else:
+                    await self.asleep(step.seconds)
+                step = next_io(steps, answer, until_emit=until_emit)
+            return step.value
 
     @sensitive_variables()
     async def _atoken(self, step: Token) -> str:
@@ -91,14 +101,23 @@ class AsyncGraph:
     @sensitive_variables()
     async def _asend(self, step: Send, token: str) -> Reply:
         client = self.async_client or get_async_client()
+        # The client's own timeout applies (ours: TIMEOUT), unless less of the budget is left; it
+        # bounds each operation, so wait_for bounds the whole call (body included) by the budget.
+        own = client.timeout.read
+        timeout, by_budget = budget.call_timeout(app_settings.TIMEOUT if own is None else own)
         try:
-            response = await client.request(
+            response = await asyncio.wait_for(client.request(
                 step.method, step.url, params=step.params, json=step.json,
                 **({"content": step.data} if isinstance(step.data, (bytes, str)) else {"data": step.data}),
-                headers={**step.headers, "Authorization": f"Bearer {token}"})
+                headers={**step.headers, "Authorization": f"Bearer {token}"},
+                **({"timeout": timeout} if by_budget else {})), budget.remaining())
+        except asyncio.TimeoutError as exc:
+            raise BudgetExceeded("Graph did not answer within the time budget") from without_request(exc)
         except httpx.RequestError as exc:
+            timed_out = isinstance(exc, httpx.TimeoutException)
             # Coroutine frames beneath this one are not covered by @sensitive_variables: the
             # chained exception is a copy without their traceback (and without the request).
-            raise protocol.transport_error(exc, timeout=isinstance(exc, httpx.TimeoutException)) \
-                from without_request(exc)
+            if by_budget and timed_out:
+                raise BudgetExceeded("Graph did not answer within the time budget") from without_request(exc)
+            raise protocol.transport_error(exc, timeout=timed_out) from without_request(exc)
         return Reply(response.status_code, response.reason_phrase or "", response.headers, response.content)

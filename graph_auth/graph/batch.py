@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from .. import budget
 from .protocol import RETRY_STATUSES, Sleep, call, retry_after
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def _run_chunk(client, chunk: list[dict], results: dict):
             return
         wait = max(retry_after(results[item["id"]].get("headers") or {}, attempt)
                    for item in pending if item["id"].lower() in throttled)
-        if attempt >= client.max_retries or wait > client.max_retry_after:
+        if attempt >= client.max_retries or wait > client.max_retry_after or not budget.fits(wait):
             return
         resend = _with_failed_dependents(pending, throttled, results)
         logger.info("%d of %d batched requests throttled; retrying in %.1fs",

@@ -1,10 +1,9 @@
 """GraphClient: Microsoft Graph for sync and async code, one protocol behind both."""
 from __future__ import annotations
 
-import asyncio
-import time
 from urllib.parse import urlsplit
 
+from .. import budget, clock
 from ..app_settings import app_settings
 from ..http import get_session
 from .aio import AsyncGraph
@@ -25,7 +24,7 @@ class GraphClient(SyncGraph, AsyncGraph):
 
     def __init__(self, token_provider, session=None, base_url: str | None = None,
                  max_retries: int | None = None, max_retry_after: float | None = None,
-                 sleep=time.sleep, *, async_client=None, asleep=asyncio.sleep) -> None:
+                 sleep=None, *, async_client=None, asleep=None) -> None:
         self.token_provider = token_provider
         self.session = session or get_session()
         self.async_client = async_client
@@ -33,8 +32,17 @@ class GraphClient(SyncGraph, AsyncGraph):
         self.max_retries = app_settings.GRAPH_MAX_RETRIES if max_retries is None else max_retries
         self.max_retry_after = (app_settings.GRAPH_MAX_RETRY_AFTER if max_retry_after is None
                                 else max_retry_after)
-        self.sleep, self.asleep = sleep, asleep
+        self.sleep, self.asleep = sleep or clock.sleep, asleep or clock.asleep
         self.required_scopes: list[str] = []       # what the view declared (require_scopes)
+
+    def background_budget(self) -> float:
+        """Seconds one call gets outside a request (BACKGROUND_BUDGET, or this client's retry policy's)."""
+        return budget.background_budget(self.max_retries, self.max_retry_after)
+
+    @property
+    def throttle_key(self) -> str | None:
+        """Whose Retry-After this client shares with other requests (the provider's user or app)."""
+        return getattr(self.token_provider, "throttle_key", None)
 
     def declare_scopes(self, scopes) -> None:
         """Remember scopes the view needs: a Graph 403 then may go through consent (once)."""

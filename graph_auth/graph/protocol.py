@@ -7,9 +7,18 @@ A protocol function is a generator that yields what it needs done and gets the a
     Send(method, url, params, json, data, headers)   send with that token; answer: a Reply
     Sleep(seconds)                                   wait; answer None
     Emit(value)                                      hand a page to the caller; answer None
+    Pending()                                        what any process recorded: answer Waits(asked:
+                                                     seconds left of a Retry-After Graph gave the
+                                                     client's principal (user or app), failing:
+                                                     seconds left of Graph failing for this app)
+    Record(seconds, failing)                         record Graph's Retry-After for that principal
+                                                     (failing: Graph's 503s for the whole app), for
+                                                     every process; answer None
 
 and returns its result. The token never reaches these frames (the drivers' frames are
-``@sensitive_variables``), so no error report can show it from here.
+``@sensitive_variables``), so no error report can show it from here. Waits are decided here against
+the request's time budget (``graph_auth.budget``: a clock, no I/O): a wait that would end past it
+is not slept, the request fails at once with ``GraphThrottled`` and the wait (503, Retry-After).
 """
 from __future__ import annotations
 
@@ -20,6 +29,7 @@ import re
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from .. import budget
 from ..exceptions import (
     GraphForbidden,
     GraphRequestError,
@@ -56,6 +66,20 @@ class Sleep(NamedTuple):
 
 class Emit(NamedTuple):
     value: Any
+
+
+class Pending(NamedTuple):
+    pass
+
+
+class Waits(NamedTuple):
+    asked: float = 0.0
+    failing: float = 0.0
+
+
+class Record(NamedTuple):
+    seconds: float
+    failing: bool = False
 
 
 class Done(NamedTuple):
@@ -111,13 +135,19 @@ def origin(url: str) -> tuple:
     return (parts.scheme.lower(), (parts.hostname or "").lower(), port)
 
 
-def retry_after(headers, attempt: int) -> float:
-    """Seconds to wait: the Retry-After header (seconds, possibly fractional), else 2**attempt."""
+def asked_wait(headers) -> float | None:
+    """The Retry-After header's seconds (possibly fractional), None without a usable one."""
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     try:
         return max(0.0, float(value))
     except (TypeError, ValueError):
-        return float(2 ** attempt)        # no (usable) Retry-After: back off exponentially
+        return None
+
+
+def retry_after(headers, attempt: int) -> float:
+    """Seconds to wait: the Retry-After header, else 2**attempt (back off exponentially)."""
+    asked = asked_wait(headers)
+    return float(2 ** attempt) if asked is None else asked
 
 
 def error(reply: Reply, kind=None, **extra) -> GraphRequestError:
@@ -159,8 +189,11 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
              scopes=None):
     """One request with retries: a fresh token once on 401, a claims challenge (CAE, Conditional
     Access: 401 or 403) answered once, 429/503/504 retried after Retry-After up to
-    ``client.max_retries`` times unless it asks for more than ``client.max_retry_after``."""
-    yield Token(scopes)
+    ``client.max_retries`` times unless it asks for more than ``client.max_retry_after`` or more
+    than the time budget has left. A Retry-After still running (recorded by any request for this
+    user or app) is waited for on the same terms, else the request fails at once."""
+    yield Token(scopes)                # first: the provider knows whose token it is afterwards
+    yield from _wait_pending(client)
     send = Send(method, url, params, json, data, dict(headers or {}))
     refreshed = challenged = False
     attempt = 0
@@ -181,7 +214,11 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
                 continue
         if status in RETRY_STATUSES:
             wait = retry_after(reply.headers, attempt)
-            if attempt >= client.max_retries or wait > client.max_retry_after:
+            if asked_wait(reply.headers) is not None:      # Graph's ask: every request of this principal
+                yield Record(wait)
+            elif status == 503 and attempt:    # unavailable again after a back-off: the whole app backs off
+                yield Record(wait, failing=True)
+            if attempt >= client.max_retries or wait > client.max_retry_after or not budget.fits(wait):
                 raise error(reply, GraphThrottled, retry_after=wait)
             logger.info("Graph answered %s; retrying in %.1fs", status, wait)
             yield Sleep(wait)
@@ -190,6 +227,26 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
         if status == 403:              # the middleware may send the user to consent (once)
             raise error(reply, GraphForbidden, scopes=list(getattr(client, "required_scopes", [])))
         raise error(reply)
+
+
+def _wait_pending(client):
+    """Wait out a Retry-After another request recorded, when it fits; else raise GraphThrottled.
+    While Graph is recorded failing for this app (503 again after a back-off), raise
+    GraphUnavailable at once: waiting would only hold this worker for another failure."""
+    waits = yield Pending()
+    if waits.failing > 0:
+        unavailable = GraphUnavailable(0, "serviceFailing", "Graph kept failing another request of this "
+                                       f"app; the next try in {waits.failing:.1f}s")
+        unavailable.retry_after = waits.failing
+        raise unavailable
+    wait = waits.asked
+    if wait <= 0:
+        return
+    if wait > client.max_retry_after or not budget.fits(wait):
+        raise GraphThrottled(0, "retryAfterPending", f"Graph asked for a pause of {wait:.1f}s more "
+                             "(a Retry-After another request received)", retry_after=wait)
+    logger.info("waiting %.1fs: Graph asked this user or app to pause", wait)
+    yield Sleep(wait)
 
 
 def call(client, method: str, path: str, **options):

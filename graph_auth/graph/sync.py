@@ -4,10 +4,13 @@ from __future__ import annotations
 from django.views.decorators.debug import sensitive_variables
 from requests import RequestException, Timeout
 
+from .. import breaker, budget
+from ..app_settings import app_settings
+from ..exceptions import BudgetExceeded
 from ..http import without_request
 from . import batch as batching
 from . import protocol
-from .protocol import Done, Reply, Send, Token, next_io
+from .protocol import Done, Pending, Record, Reply, Send, Token, Waits, next_io
 
 
 class SyncGraph:
@@ -75,26 +78,37 @@ class SyncGraph:
     @sensitive_variables()
     def _run(self, steps, *, until_emit: bool = False):
         """Drive ``steps`` to their result (or, ``until_emit``, to the next Emit: None at the end).
-        Every request of the protocol starts with a Token step, so the token is this frame's own."""
-        token, step = None, next_io(steps, until_emit=until_emit)
-        while not isinstance(step, Done):
-            answer = None
-            if isinstance(step, Token):
-                token = self.token_provider.get_token(
-                    step.scopes, claims_challenge=step.claims_challenge, force_refresh=step.force_refresh)
-            elif isinstance(step, Send):
-                answer = self._send(step, token)
-            else:
-                self.sleep(step.seconds)
-            step = next_io(steps, answer, until_emit=until_emit)
-        return step.value
+        Every request of the protocol gets a Token step before its Send, so the token is this
+        frame's own. Outside a request the call gets the background budget."""
+        with budget.outside_requests(self.background_budget()):
+            token, step = None, next_io(steps, until_emit=until_emit)
+            while not isinstance(step, Done):
+                answer = None
+                if isinstance(step, Token):
+                    token = self.token_provider.get_token(
+                        step.scopes, claims_challenge=step.claims_challenge, force_refresh=step.force_refresh)
+                elif isinstance(step, Send):
+                    answer = self._send(step, token)
+                elif isinstance(step, Pending):
+                    answer = Waits(*breaker.pending(self.throttle_key))
+                elif isinstance(step, Record):
+                    breaker.record(self.throttle_key, step.seconds, failing=step.failing)
+                else:
+                    self.sleep(step.seconds)
+                step = next_io(steps, answer, until_emit=until_emit)
+            return step.value
 
     @sensitive_variables()
     def _send(self, step: Send, token: str) -> Reply:
+        # The session's own timeout applies (ours: TIMEOUT), unless less of the budget is left.
+        timeout, by_budget = budget.call_timeout(getattr(self.session, "default_timeout", app_settings.TIMEOUT))
         try:
             response = self.session.request(
                 step.method, step.url, params=step.params, json=step.json, data=step.data,
-                headers={**step.headers, "Authorization": f"Bearer {token}"})
+                headers={**step.headers, "Authorization": f"Bearer {token}"},
+                **({"timeout": timeout} if by_budget else {}))
         except RequestException as exc:
+            if by_budget and isinstance(exc, Timeout):
+                raise BudgetExceeded("Graph did not answer within the time budget") from without_request(exc)
             raise protocol.transport_error(exc, timeout=isinstance(exc, Timeout)) from without_request(exc)
         return Reply(response.status_code, response.reason or "", response.headers, response.content)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import login
+from django.db import DatabaseError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -18,10 +19,12 @@ from ..app_settings import app_settings
 from ..authentication import authenticate
 from ..exceptions import (
     AuthFlowError,
+    BudgetExceeded,
     ClaimsRejected,
     GraphAuthConfigError,
     IdentityPlatformUnavailable,
     InvalidIdToken,
+    StorageUnavailable,
     TokenError,
 )
 from ..failures import FAILURES, login_failed, not_configured  # noqa: F401 (the first two lived here)
@@ -46,13 +49,16 @@ def redirect_uri(request) -> str:
 
 class ConfiguredView(View):
     """A view that answers "sign-in is not available" (503) when graph_auth's configuration is
-    wrong, instead of a bare 500: under a WSGI/ASGI server no system check runs at start-up."""
+    wrong, instead of a bare 500: under a WSGI/ASGI server no system check runs at start-up. A
+    database error is ``StorageUnavailable``: the middleware answers it 503 too."""
 
     def dispatch(self, request, *args, **kwargs):
         try:
             return super().dispatch(request, *args, **kwargs)
         except GraphAuthConfigError as exc:
             return not_configured(request, exc)
+        except DatabaseError as exc:
+            raise StorageUnavailable(f"{type(self).__name__}: the database failed: {type(exc).__name__}") from exc
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -72,7 +78,7 @@ class LoginView(ConfiguredView):
                 prompt=prompt if prompt in PROMPTS else None,
                 login_hint=request.GET.get("login_hint") or request.session.get(keys.LOGIN_HINT_KEY),
                 domain_hint=request.GET.get("domain_hint"), claims_challenge=reauth.get("claims"))
-        except IdentityPlatformUnavailable as exc:
+        except (IdentityPlatformUnavailable, BudgetExceeded) as exc:
             return adapter.login_failure(request, "unavailable", str(exc), next_url)
         keys.save_flow(request.session, flow, next_url)
         return HttpResponseRedirect(flow["auth_uri"])
@@ -109,7 +115,8 @@ class CallbackView(ConfiguredView):
             claims = id_tokens.validate(result["id_token"])
             graph = GraphClient(StaticToken(result["access_token"]))
             user = authenticate(request, claims, graph)
-        except (AuthFlowError, IdentityPlatformUnavailable, TokenError, InvalidIdToken, ClaimsRejected) as exc:
+        except (AuthFlowError, IdentityPlatformUnavailable, BudgetExceeded, TokenError, InvalidIdToken,
+                ClaimsRejected) as exc:
             return adapter.login_failure(request, failure_reason(exc), str(exc), next_url)
         if user is None:
             return adapter.login_failure(request, "no_user", f"oid={claims.get('oid')}", next_url)
@@ -126,6 +133,7 @@ class CallbackView(ConfiguredView):
 def failure_reason(error: Exception) -> str:
     """The failure page's reason for an exception of the callback."""
     for kind, reason in ((AuthFlowError, "expired_flow"), (IdentityPlatformUnavailable, "unavailable"),
+                         (BudgetExceeded, "unavailable"),
                          (TokenError, "token_error"), (InvalidIdToken, "invalid_id_token"),
                          (ClaimsRejected, "rejected")):
         if isinstance(error, kind):

@@ -15,7 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from .. import id_tokens, revocation
 from .. import session as keys
 from ..app_settings import app_settings
-from ..exceptions import IdentityPlatformUnavailable
+from ..exceptions import BudgetExceeded, IdentityPlatformUnavailable
 from ..pages import render_page
 from ..token_store import TokenStore
 from .signin import ConfiguredView
@@ -28,7 +28,7 @@ def entra_sign_out(request, login_hint: str | None):
     target = request.build_absolute_uri(app_settings.logout_redirect_url)
     try:
         end_session = id_tokens.metadata().get("end_session_endpoint")
-    except IdentityPlatformUnavailable:
+    except (IdentityPlatformUnavailable, BudgetExceeded):
         end_session = None
     if not end_session:
         return HttpResponseRedirect(app_settings.logout_redirect_url)

@@ -1,0 +1,26 @@
+"""The clocks the request budget, the circuit breaker and the Graph client's waits read, in one
+place (tests replace them)."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+def monotonic() -> float:
+    """Seconds on this process's monotonic clock: deadlines (never shared with another process)."""
+    return time.monotonic()
+
+
+def now() -> float:
+    """Seconds since the epoch: what other processes compare (the breaker's records)."""
+    return time.time()
+
+
+def sleep(seconds: float) -> None:
+    """Wait (the Graph client's Retry-After waits in sync code)."""
+    time.sleep(seconds)
+
+
+async def asleep(seconds: float) -> None:
+    """Wait without blocking the event loop (in async code)."""
+    await asyncio.sleep(seconds)
