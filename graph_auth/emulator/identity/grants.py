@@ -1,4 +1,5 @@
-"""The grants of the token endpoint. Each returns a token response dict or raises OAuthError."""
+"""The grants of the token endpoint (on-behalf-of: ``on_behalf_of.py``). Each returns a token
+response dict or raises OAuthError."""
 from __future__ import annotations
 
 import base64
@@ -20,7 +21,7 @@ MFA_CLAIMS_CHALLENGE = json.dumps({"access_token": {"capolids": {
     "essential": True, "values": [MFA_POLICY_ID]}}}, separators=(",", ":"))
 
 
-def _required(form: dict, name: str) -> str:
+def required(form: dict, name: str) -> str:
     value = form.get(name)
     if not value or not value.strip():
         raise OAuthError("invalid_request", 900144,
@@ -28,8 +29,8 @@ def _required(form: dict, name: str) -> str:
     return value
 
 
-def _scopes(em, form, segment):
-    return parse_scopes(em.directory, _required(form, "scope"), segment)
+def requested_scopes(em, form, segment):
+    return parse_scopes(em.directory, required(form, "scope"), segment)
 
 
 def check_user_active(user: User | None) -> User:
@@ -59,7 +60,7 @@ def _pkce_ok(code, verifier: str | None) -> bool:
 
 
 def authorization_code(em, request, form, *, app, segment, tenant, client_auth):
-    code_value = _required(form, "code")
+    code_value = required(form, "code")
     code = em.codes.get(code_value)
     now = em.clock.now()
     if code is None or code.client_id != app.client_id:
@@ -108,7 +109,7 @@ def authorization_code(em, request, form, *, app, segment, tenant, client_auth):
 
 
 def refresh_token(em, request, form, *, app, segment, tenant, client_auth):
-    value = _required(form, "refresh_token")
+    value = required(form, "refresh_token")
     grant = em.refresh_tokens.get(value)
     now = em.clock.now()
     if grant is None:
@@ -147,7 +148,7 @@ def refresh_token(em, request, form, *, app, segment, tenant, client_auth):
                          suberror="bad_token")
     if tenant is not None and tenant.id != grant.tenant_id:
         raise OAuthError("invalid_grant", 50020, "The refresh token belongs to another tenant.")
-    scope_request = _scopes(em, form, segment)
+    scope_request = requested_scopes(em, form, segment)
     issue.require_consent(em, user, app, scope_request)
     claims = parse_claims(form.get("claims"))
     grant.rotated_out = True
@@ -165,7 +166,7 @@ def client_credentials(em, request, form, *, app, segment, tenant, client_auth):
         raise OAuthError("invalid_request", 50059,
                          "No tenant-identifying information found in either the request or implied "
                          "by any provided credentials.")
-    raw = _required(form, "scope")
+    raw = required(form, "scope")
     scope_request = parse_scopes(em.directory, raw, segment)
     if not scope_request.default or scope_request.scopes or scope_request.oidc:
         raise OAuthError("invalid_scope", 1002012,
@@ -189,8 +190,8 @@ def client_credentials(em, request, form, *, app, segment, tenant, client_auth):
 
 
 def password(em, request, form, *, app, segment, tenant, client_auth):
-    username = _required(form, "username")
-    given = _required(form, "password")
+    username = required(form, "username")
+    given = required(form, "password")
     if segment == "common" or principals.consumers_endpoint(segment, tenant):
         raise OAuthError("invalid_request", 90010,
                          "The grant type is not supported over the /common or /consumers endpoints. "
@@ -218,9 +219,9 @@ def password(em, request, form, *, app, segment, tenant, client_auth):
     user, refusal = principals.principal_for(em, segment, tenant, app, person)
     if refusal:
         raise OAuthError("invalid_grant", refusal.code or 50020, refusal.message)
-    scope_request = _scopes(em, form, segment)
+    scope_request = requested_scopes(em, form, segment)
     issue.require_consent(em, user, app, scope_request)
-    sid = _new_session(em, person)
+    sid = new_session(em, person)
     return issue.user_token_response(
         em, app=app, user=user, request=scope_request, sid=sid, auth_time=em.clock.now(),
         claims=parse_claims(form.get("claims")), client_auth=client_auth)
@@ -258,51 +259,7 @@ def device_code(em, request, form, *, app, segment, tenant, client_auth):
         auth_time=sso.auth_time if sso else now, claims=grant.claims, client_auth=client_auth)
 
 
-def on_behalf_of(em, request, form, *, app, segment, tenant, client_auth):
-    if form.get("requested_token_use") != "on_behalf_of":
-        raise OAuthError("invalid_request", 900144,
-                         "The request body must contain the following parameter: "
-                         "'requested_token_use' with the value 'on_behalf_of'.")
-    assertion = _required(form, "assertion")
-    try:
-        claims = tokens.decode(em, assertion, app.identifiers)
-    except tokens.TokenInvalid as exc:
-        raise _assertion_error(exc, app) from exc
-    if claims.get("idtyp") == "app" or "scp" not in claims:
-        raise OAuthError("invalid_grant", 50013,
-                         "Assertion is an app-only token; the on-behalf-of flow needs a delegated "
-                         "(user) access token.")
-    user, home = active_principal(em, claims.get("oid"))
-    if em.issued_at(claims) < home.sessions_valid_from:
-        raise OAuthError("invalid_grant", 50173,
-                         "The provided grant has expired due to it being revoked, a fresh auth "
-                         "token is needed.")
-    if tenant is not None and tenant.id != claims.get("tid"):
-        raise OAuthError("invalid_grant", 50013,
-                         "Assertion was issued by another tenant than the one in the request.")
-    scope_request = _scopes(em, form, segment)
-    issue.require_consent(em, user, app, scope_request)
-    sid = _new_session(em, home)
-    return issue.user_token_response(
-        em, app=app, user=user, request=scope_request, sid=sid, auth_time=claims.get("iat", 0),
-        claims=parse_claims(form.get("claims")), client_auth=client_auth)
-
-
-def _assertion_error(exc, app) -> OAuthError:
-    if exc.reason == "malformed":
-        return OAuthError("invalid_request", 50027, "JWT token is invalid or malformed.")
-    if exc.reason == "audience":
-        return OAuthError("invalid_grant", 500131,
-                          "Assertion audience does not match the Client app presenting the "
-                          f"assertion. The expected audience is one of: {', '.join(app.identifiers)}.")
-    if exc.reason in ("expired", "not_yet_valid"):
-        return OAuthError("invalid_grant", 500133,
-                          "Assertion is not within its valid time range. Ensure that the access "
-                          "token is not expired before using it for user assertion.")
-    return OAuthError("invalid_grant", 50013, "Assertion failed signature validation.")
-
-
-def _new_session(em, user: User) -> str:
+def new_session(em, user: User) -> str:
     from ..records import SsoSession
     sid = secrets.token_hex(16)
     em.sso_sessions[sid] = SsoSession(sid, user.id, em.clock.now())

@@ -9,7 +9,7 @@ import jwt
 from ..errors import OAuthError
 from ..keys import b64url, certificate_thumbprints, load_certificate
 from ..wsgi_io import Response
-from . import grants, principals, tenants
+from . import grants, on_behalf_of, principals, tenants
 from .claims_request import parse_claims
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -22,7 +22,7 @@ GRANTS = {
     "client_credentials": grants.client_credentials,
     "password": grants.password,
     DEVICE_CODE: grants.device_code,
-    JWT_BEARER: grants.on_behalf_of,
+    JWT_BEARER: on_behalf_of.on_behalf_of,
 }
 CONFIDENTIAL_ONLY = {"client_credentials", JWT_BEARER}
 PUBLIC_CLIENT_FLOWS = {DEVICE_CODE, "password"}     # allowed without credentials when the app says so
