@@ -3,11 +3,13 @@ msal's error dicts and exceptions into graph_auth's exceptions (here), and reads
 caches (``msal_client.cache``, whose names are available here too)."""
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 
 import jwt
 import msal
+from cryptography.hazmat.primitives import serialization
 from django.views.decorators.debug import sensitive_variables
 from requests import RequestException
 
@@ -68,6 +70,8 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
         raise GraphAuthConfigError(
             "graph_auth needs GRAPH_AUTH['CLIENT_ID'] and CLIENT_SECRET (or CLIENT_CERTIFICATE), "
             "or, for demos and tests only, the emulator (EMULATOR=True and no CLIENT_ID).")
+    if isinstance(credential, dict):
+        _check_private_key(credential.get("private_key"), credential.get("passphrase"))
     try:
         return msal.ConfidentialClientApplication(
             client_id, client_credential=credential, authority=app_settings.authority_for(tenant),
@@ -83,6 +87,22 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
             check += (" and CLIENT_CERTIFICATE (private_key with thumbprint, or with "
                       "public_certificate)")
         raise GraphAuthConfigError(f"msal rejected the configuration: {str(exc)[:300]} Check {check}.") from exc
+
+
+@functools.lru_cache(maxsize=8)
+@sensitive_variables()
+def _check_private_key(pem, passphrase=None) -> None:
+    """Refuse a certificate credential whose private key can't be loaded (msal would fail only
+    when it signs, with an error naming anything but the key)."""
+    try:
+        serialization.load_pem_private_key(
+            pem.encode() if isinstance(pem, str) else pem,
+            password=passphrase.encode() if isinstance(passphrase, str) else passphrase)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise GraphAuthConfigError(
+            f"GRAPH_AUTH['CLIENT_CERTIFICATE']: its private_key can't be loaded ({type(exc).__name__}). "
+            "Give the PEM private key (and passphrase if it has one) with its thumbprint or "
+            "public_certificate.") from None
 
 
 @sensitive_variables()
