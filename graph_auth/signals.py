@@ -9,5 +9,6 @@ graph_tokens_refreshed = Signal()
 
 # A refresh failed for good (revoked or expired refresh token, consent withdrawn...): sender=None,
 # user, error (the AADSTS "error" string), code (AADSTS number or None), reason (a short label:
-# "revoked", "expired", "consent_required", "interaction_required", "user_disabled", "invalid_grant").
+# "revoked", "expired", "consent_required", "interaction_required", "user_disabled", "invalid_grant",
+# "no_account": msal's cache holds no account for the user).
 graph_refresh_failed = Signal()
