@@ -121,6 +121,17 @@ def decrypt_unbound(token: str) -> str | None:
         return None
 
 
+@sensitive_variables()
+def unbind(token: str) -> str | None:
+    """The first release's ciphertext (bound to no row) of a bound one, for migrating back to it;
+    None when no current key opens ``token`` or it is not bound."""
+    plain = decrypt_unbound(token)
+    if plain is None or not plain.startswith(BOUND):
+        return None
+    counters.count("encrypts")
+    return _fernet(_keys()).encrypt(plain.partition("\n")[2].encode()).decode("ascii")
+
+
 def generate_key() -> str:
     """Return a new Fernet key (for CACHE_ENCRYPTION_KEYS)."""
     return Fernet.generate_key().decode()

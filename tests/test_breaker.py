@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
-from graph_auth import breaker, budget, msal_client
+from graph_auth import breaker, budget, clock, msal_client
 from graph_auth.app_tokens import app_graph
 from graph_auth.exceptions import GraphThrottled
 from graph_auth.user_tokens import UserTokens
@@ -150,6 +150,25 @@ def test_graph_failing_through_a_requests_retries_answers_the_apps_next_requests
     fake_clock.advance(4)
     entra_emulator.clear_faults()
     assert alex.get("/t/me").status_code == 200
+
+
+@pytest.mark.parametrize("page, sleeper", [("/t/me", "sleep"), ("/t/ame", "asleep")])
+def test_a_request_backing_off_fails_at_once_when_another_found_graph_failing(
+        entra_sign_in, entra_emulator, fake_clock, monkeypatch, page, sleeper):
+    """No second try (and no more worker time) once another request recorded Graph failing."""
+    adele = signed_in(entra_sign_in, entra_emulator)
+    entra_emulator.fail_next("graph", 503, times=None)
+
+    def back_off(seconds):                 # meanwhile, another request finds Graph failing
+        fake_clock.sleep(seconds)
+        breaker.record(None, 6, failing=True)
+
+    async def aback_off(seconds):
+        back_off(seconds)
+    monkeypatch.setattr(clock, sleeper, back_off if sleeper == "sleep" else aback_off)
+    response = adele.get(page)
+    assert (response.status_code, response.json()["error"], response["Retry-After"]) == (503, "graph_unavailable", "6")
+    assert fake_clock.sleeps == [1] and len(graph_calls(entra_emulator)) == 1
 
 
 @pytest.mark.parametrize("status, times, sleeps", [(503, 1, [1]), (504, 2, [1, 2])])

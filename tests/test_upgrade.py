@@ -101,3 +101,20 @@ def test_the_first_releases_caches_are_bound_to_their_rows_by_the_migration(entr
     assert msal_client.account_ids(TokenStore(other).load()) == []
     AppTokenCache.objects.create(key="copied", data=AppTokenCache.objects.get(key=key).data)
     assert not msal_client.peek(AppTokenStore(key="copied").load(), None, ["https://graph.microsoft.com/.default"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_back_unbinds_the_caches_for_the_previous_release(entra_emulator):
+    """A rollback: ``migrate graph_auth 0002`` leaves ciphertexts the previous release reads (Fernet
+    of msal's JSON, bound to no row); migrating forward again binds them again."""
+    user, claims, _ = previous_release_sign_in(entra_emulator, ADELE)
+    plain = crypto.decrypt_unbound(TokenCache.objects.get(user=user).data)
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    migrate(latest)
+    assert crypto.decrypt_unbound(TokenCache.objects.get(user=user).data).startswith(crypto.BOUND)
+
+    migrate([("graph_auth", "0002_microsoftaccount_home_account_id")])
+    assert crypto.decrypt_unbound(TokenCache.objects.get(user=user).data) == plain     # as the first release wrote it
+
+    migrate(latest)
+    assert msal_client.account_ids(TokenStore(user).load()) == [f"{claims['oid']}.{claims['tid']}"]

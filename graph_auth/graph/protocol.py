@@ -191,11 +191,13 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
     Access: 401 or 403) answered once, 429/503/504 retried after Retry-After up to
     ``client.max_retries`` times unless it asks for more than ``client.max_retry_after`` or more
     than the time budget has left. A Retry-After still running (recorded by any request for this
-    user or app) is waited for on the same terms, else the request fails at once."""
+    user or app) is waited for on the same terms, else the request fails at once. After a back-off,
+    a request that finds Graph recorded failing for the app by another request fails at once too
+    (retrying would hold its worker for another failure)."""
     yield Token(scopes)                # first: the provider knows whose token it is afterwards
     yield from _wait_pending(client)
     send = Send(method, url, params, json, data, dict(headers or {}))
-    refreshed = challenged = False
+    refreshed = challenged = recorded_failing = False
     attempt = 0
     while True:
         reply = yield send
@@ -218,11 +220,16 @@ def exchange(client, method: str, url: str, *, params=None, json=None, data=None
                 yield Record(wait)
             elif status == 503 and attempt:    # unavailable again after a back-off: the whole app backs off
                 yield Record(wait, failing=True)
+                recorded_failing = True
             if attempt >= client.max_retries or wait > client.max_retry_after or not budget.fits(wait):
                 raise error(reply, GraphThrottled, retry_after=wait)
             logger.info("Graph answered %s; retrying in %.1fs", status, wait)
             yield Sleep(wait)
             attempt += 1
+            if not recorded_failing:           # meanwhile another request may have found Graph failing
+                waits = yield Pending()
+                if waits.failing > 0:
+                    raise _failing(waits.failing)
             continue
         if status == 403:              # the middleware may send the user to consent (once)
             raise error(reply, GraphForbidden, scopes=list(getattr(client, "required_scopes", [])))
@@ -235,10 +242,7 @@ def _wait_pending(client):
     GraphUnavailable at once: waiting would only hold this worker for another failure."""
     waits = yield Pending()
     if waits.failing > 0:
-        unavailable = GraphUnavailable(0, "serviceFailing", "Graph kept failing another request of this "
-                                       f"app; the next try in {waits.failing:.1f}s")
-        unavailable.retry_after = waits.failing
-        raise unavailable
+        raise _failing(waits.failing)
     wait = waits.asked
     if wait <= 0:
         return
@@ -247,6 +251,13 @@ def _wait_pending(client):
                              "(a Retry-After another request received)", retry_after=wait)
     logger.info("waiting %.1fs: Graph asked this user or app to pause", wait)
     yield Sleep(wait)
+
+
+def _failing(seconds: float) -> GraphUnavailable:
+    unavailable = GraphUnavailable(0, "serviceFailing", "Graph kept failing another request of this "
+                                   f"app; the next try in {seconds:.1f}s")
+    unavailable.retry_after = seconds
+    return unavailable
 
 
 def call(client, method: str, path: str, **options):

@@ -1,6 +1,7 @@
 """Re-encrypt every stored token cache bound to its row (``user:<id>`` / ``app:<key>``), so that a
 ciphertext copied into another row no longer decrypts there. Rows no current key opens are left
-as they are (they were unreadable already)."""
+as they are (they were unreadable already). Migrating back to 0002 unbinds them again, so the
+previous release can read them after a rollback."""
 from django.db import migrations
 
 from graph_auth import crypto
@@ -22,10 +23,19 @@ def bind(apps, schema_editor):
             lambda row: f"app:{row.key}")
 
 
+def unbind(apps, schema_editor):
+    for model in ("TokenCache", "AppTokenCache"):
+        for row in apps.get_model("graph_auth", model).objects.exclude(data=""):
+            data = crypto.unbind(row.data)
+            if data is not None:
+                row.data = data
+                row.save(update_fields=["data"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ("graph_auth", "0002_microsoftaccount_home_account_id"),
     ]
 
-    operations = [migrations.RunPython(bind, migrations.RunPython.noop, elidable=False)]
+    operations = [migrations.RunPython(bind, unbind, elidable=False)]
