@@ -26,6 +26,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
+from . import clock
 from . import session as keys
 from .app_settings import app_settings
 from .exceptions import (
@@ -71,8 +72,10 @@ def describe(exc: BaseException) -> Answer | None:
         body.update(status=exc.status_code, code=exc.code, request_id=exc.request_id)
     headers = {}
     if status == 503:
-        wait = DEFAULT_RETRY_AFTER if exc.retry_after is None else exc.retry_after
-        headers["Retry-After"] = str(max(1, math.ceil(wait)))      # delay-seconds: an integer
+        wait = exc.retry_after
+        if wait is None or not math.isfinite(wait):       # the failure named no (usable) time
+            wait = DEFAULT_RETRY_AFTER
+        headers["Retry-After"] = str(clock.whole_seconds(wait))      # delay-seconds: an integer
     return Answer(status, body, headers)
 
 

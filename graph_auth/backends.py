@@ -149,7 +149,9 @@ class GraphAuthBackend(ModelBackend):
                     MicrosoftAccount.objects.create(user=user, **self._account_values(claims))
             except IntegrityError:
                 if _retry:                # a concurrent first sign-in of the same identity won
-                    return self.get_or_create_user(claims, request, _retry=False)
+                    # This method, not self's: an override (maybe older, without ``request``)
+                    # that called super() is running already and gets the user from here.
+                    return GraphAuthBackend.get_or_create_user(self, claims, request, _retry=False)
                 # Not a race: e.g. a local user already has this username. Never take it over.
                 raise ClaimsRejected(f"cannot create a user for {self.describe_user_by_claims(claims)}: "
                                      "its username is taken by a user not linked to it") from None

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import threading
 from urllib.parse import urlsplit
 
@@ -52,7 +51,7 @@ def _get(key: str):
 
 def _set(key: str, until: float, seconds: float) -> None:
     try:
-        _cache().set(key, until, timeout=math.ceil(seconds) + 1)     # the cache forgets it after
+        _cache().set(key, until, timeout=clock.whole_seconds(seconds) + 1)     # the cache forgets it after
     except Exception as exc:  # noqa: BLE001 — any cache failure: the breaker stays closed
         logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
         return
@@ -106,7 +105,7 @@ def probe(seconds: float) -> bool:
     """Whether this request may try the platform while the breaker is open: one request at a
     time across processes, for ``seconds`` at most (a failing cache: yes)."""
     try:
-        return bool(_cache().add(_probe_key(), clock.now(), timeout=max(1, math.ceil(seconds))))
+        return bool(_cache().add(_probe_key(), clock.now(), timeout=clock.whole_seconds(seconds)))
     except Exception as exc:  # noqa: BLE001 — the breaker knows nothing: try
         logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
         return True
@@ -132,6 +131,7 @@ def record(who: str | None, seconds: float, *, failing: bool = False) -> None:
     the whole app for that long), for every request of every process."""
     key = FAILING if failing else who
     if key and seconds > 0:
+        seconds = min(seconds, clock.LONGEST_WAIT)      # no record outlives a day
         _set(_graph_key(key), clock.now() + seconds, seconds)
 
 

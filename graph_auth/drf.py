@@ -10,8 +10,9 @@
         def get(self, request):
             return Response(request.graph.get("/me"))   # on behalf of the caller
 
-Failures of Graph and the identity platform get the answers ``api_view`` gives (graph_auth.answers):
-from ``exception_handler``, or from graph_auth's middleware when DRF re-raises them.
+Failures of Graph and the identity platform get the answers graph_auth's middleware gives
+(graph_auth.answers: ``api_view``'s to bearer-token callers, the pages' to session-authenticated
+ones): from ``exception_handler``, or from the middleware when DRF re-raises them.
 """
 from __future__ import annotations
 
@@ -49,12 +50,22 @@ class IdentityPlatformDown(GraphAuthAPIException):
 
 
 def exception_handler(exc, context):
-    """DRF's exception handler, answering graph_auth's failures as ``api_view`` does
-    (``REST_FRAMEWORK["EXCEPTION_HANDLER"] = "graph_auth.drf.exception_handler"``)."""
+    """DRF's exception handler, answering graph_auth's failures as graph_auth's middleware does
+    (``REST_FRAMEWORK["EXCEPTION_HANDLER"] = "graph_auth.drf.exception_handler"``): a bearer-token
+    caller as ``api_view`` does; a caller authenticated by its session (DRF's
+    ``SessionAuthentication``: a browser) as the site's pages do, through sign-in again when Graph
+    needs the user."""
     if isinstance(exc, GraphAuthError):
-        answer = answers.api_answer(exc)
-        if answer is not None:
-            exc = GraphAuthAPIException(answer)
+        request = context.get("request")
+        django_request = getattr(request, "_request", request)     # DRF's Request wraps Django's
+        if django_request is not None and getattr(django_request, "api_claims", None) is None:
+            response = answers.respond(django_request, exc)
+            if response is not None:
+                return response
+        else:
+            answer = answers.api_answer(exc)
+            if answer is not None:
+                exc = GraphAuthAPIException(answer)
     return views.exception_handler(exc, context)
 
 

@@ -1,6 +1,8 @@
-"""DRF views for the tests: the demo's MeView (scopes) and a view that only needs an authenticated
-caller (nested, as a project's API often is)."""
+"""DRF views for the tests: the demo's MeView (scopes), a view that only needs an authenticated
+caller (nested, as a project's API often is), and one for the site's signed-in users (DRF's
+SessionAuthentication) calling Graph as them."""
 from django.urls import include, path
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,4 +20,25 @@ class WhoAmI(APIView):
         return Response({"user": request.user.get_username()})
 
 
-urlpatterns = [path("v1/", include([path("me", MeView.as_view()), path("whoami", WhoAmI.as_view())]))]
+class SessionMe(APIView):
+    """The signed-in user's own Graph (the middleware's ``request.graph``), as a browser app calls it."""
+    authentication_classes = (SessionAuthentication, GraphBearerAuthentication)
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request):
+        return Response({"displayName": request.graph.get("/me")["displayName"]})
+
+
+class SessionMail(SessionMe):
+    """Declares the scope it needs: a Graph 403 sends the user to consent to it (once)."""
+
+    def get(self, request):
+        request.graph.require_scopes(["Mail.Read"])
+        return Response(request.graph.get("/me/messages"))
+
+
+urlpatterns = [
+    path("v1/", include([path("me", MeView.as_view()), path("whoami", WhoAmI.as_view()),
+                         path("session/me", SessionMe.as_view()), path("session/mail", SessionMail.as_view())])),
+    path("auth/", include("graph_auth.urls")),
+]

@@ -1,10 +1,17 @@
 """App-only Graph (client credentials): secret or certificate, tokens reused across calls and processes."""
+import time
+import uuid
+
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from django.test import override_settings
 
 from graph_auth import app_tokens
 from graph_auth.app_tokens import app_graph
 from graph_auth.emulator.default_directory import CONTOSO_ID, FABRIKAM_ID, WEB_APP_ID
+from graph_auth.emulator.keys import load_certificate
 from graph_auth.exceptions import GraphAuthConfigError, GraphRequestError, TokenError
 from graph_auth.models import AppTokenCache
 
@@ -99,3 +106,36 @@ def test_an_unusable_certificate_is_named_in_the_configuration_error(entra_emula
     with override_settings(GRAPH_AUTH={**CONTOSO, "CLIENT_CERTIFICATE": broken}), \
             pytest.raises(GraphAuthConfigError, match="CLIENT_CERTIFICATE"):
         app_graph().get("/users")
+
+
+def signed_assertion(emulator, certificate):
+    """A client assertion signed with ``certificate``'s key, as a workload identity would get one."""
+    now = time.time()
+    claims = {"aud": emulator.login_url(f"/{CONTOSO_ID}/oauth2/v2.0/token"), "iss": WEB_APP_ID,
+              "sub": WEB_APP_ID, "iat": now, "nbf": now, "exp": now + 600, "jti": str(uuid.uuid4())}
+    x5t = jwt.utils.base64url_encode(bytes.fromhex(certificate.thumbprint)).decode()
+    return jwt.encode(claims, certificate.private_key_pem, algorithm="RS256", headers={"x5t": x5t})
+
+
+def pfx_file(path, certificate, passphrase: bytes) -> str:
+    key = serialization.load_pem_private_key(certificate.private_key_pem.encode(), password=None)
+    pfx = pkcs12.serialize_key_and_certificates(b"graph-auth", key, load_certificate(certificate.certificate_pem),
+                                                None, serialization.BestAvailableEncryption(passphrase))
+    path.write_bytes(pfx)
+    return str(path)
+
+
+@pytest.mark.parametrize("form", ["client_assertion", "private_key_pfx_path"])
+def test_certificate_credentials_without_a_pem_private_key_go_to_msal(entra_emulator, entra_directory,
+                                                                      entra_certificate, tmp_path, form):
+    """msal's other dict forms carry no ``private_key``: nothing of graph_auth's refuses them."""
+    entra_directory.apps[WEB_APP_ID].certificates.append(entra_certificate.certificate_pem)
+    if form == "client_assertion":
+        credential = {"client_assertion": lambda: signed_assertion(entra_emulator, entra_certificate)}
+    else:
+        credential = {"private_key_pfx_path": pfx_file(tmp_path / "app.pfx", entra_certificate, b"s3cret"),
+                      "passphrase": "s3cret"}
+    with override_settings(GRAPH_AUTH={**CONTOSO, "CLIENT_CERTIFICATE": credential}):
+        assert app_graph().get("/users")["value"]
+    (grant,) = grants(entra_emulator)
+    assert "client_assertion" in grant.form and "client_secret" not in grant.form

@@ -215,6 +215,43 @@ def test_losing_the_first_sign_in_race_uses_the_winners_user():
     assert User.objects.count() == 1 and Late.calls == 2
 
 
+class LinkedMeanwhile:
+    """A concurrent first sign-in links the identity (to ``winner``) between the look-up and the insert."""
+    lookups = calls = 0
+
+    def __init__(self, winner):
+        self.winner = winner
+
+    def filter_users_by_claims(self, claims):
+        self.lookups += 1
+        if self.lookups == 1:
+            MicrosoftAccount.objects.create(user=self.winner, tenant_id=claims["tid"], object_id=claims["oid"])
+            return User.objects.none()
+        return super().filter_users_by_claims(claims)
+
+
+class OldPositional(LinkedMeanwhile, GraphAuthBackend):
+    def get_or_create_user(self, claims):             # written before the adapter: no request
+        self.calls += 1
+        return super().get_or_create_user(claims)
+
+
+class OldKeywords(LinkedMeanwhile, GraphAuthBackend):
+    def get_or_create_user(self, claims, **kwargs):
+        self.calls += 1
+        return super().get_or_create_user(claims, **kwargs)
+
+
+@pytest.mark.parametrize("backend", [OldPositional, OldKeywords])
+def test_an_older_subclass_losing_the_first_sign_in_race_uses_the_winners_user(backend):
+    """The retry stays in the base class: the override's signature is never called with more."""
+    winner = User.objects.create_user(OID)            # the concurrent request created the same username
+    chosen = backend(winner)
+    assert chosen.authenticate(None, id_token_claims=build_claims()) == winner
+    assert (chosen.calls, chosen.lookups) == (1, 2)                   # the override ran once
+    assert User.objects.count() == 1 and MicrosoftAccount.objects.get().user == winner
+
+
 class Racing(GraphAuthBackend):
     """Every thread looks the identity up (and finds nobody) before any of them creates it."""
 

@@ -194,6 +194,20 @@ def test_the_apps_retry_after_is_shared_by_its_clients(entra_sign_in, entra_emul
     assert adele.get("/t/me").status_code == 200           # the user's own calls are not the app's
 
 
+def test_a_retry_after_longer_than_a_day_is_recorded_for_a_day(entra_emulator, fake_clock):
+    entra_emulator.fail_next("graph:/v1.0/users", 429, headers={"Retry-After": "1e300"})
+    with graph_auth(TENANT_ID=CONTOSO), budget.deadline(5):
+        with pytest.raises(GraphThrottled):
+            app_graph().get("/users")
+        with pytest.raises(GraphThrottled) as info:
+            app_graph().get("/users")
+    assert info.value.code == "retryAfterPending" and info.value.retry_after == 86400
+    fake_clock.advance(86400)
+    with graph_auth(TENANT_ID=CONTOSO), budget.deadline(5):
+        assert app_graph().get("/users")["value"]
+    assert len(graph_calls(entra_emulator)) == 2
+
+
 def test_async_calls_share_the_retry_after(entra_sign_in, entra_emulator):
     signed_in(entra_sign_in, entra_emulator)
     tokens = UserTokens.for_user(get_user_model().objects.get())

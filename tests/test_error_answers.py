@@ -11,6 +11,7 @@ from django.conf import settings
 from django.test import AsyncClient, override_settings
 
 from graph_auth import breaker
+from graph_auth.answers import describe
 from graph_auth.emulator.default_directory import WEB_APP_ID
 from graph_auth.exceptions import GraphRequestError, GraphThrottled
 
@@ -61,6 +62,23 @@ def test_graph_503_after_the_retries_is_a_503_page_with_graphs_retry_after(adele
     body = response.content.decode()
     assert 'data-code="graph_throttled"' in body and 'id="graph-auth-retry" href="/profile/"' in body
     assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("value", ["inf", "1e999"])
+def test_an_infinite_retry_after_from_graph_is_a_503_with_a_finite_one(adele, entra_emulator, value):
+    """Not a usable wait: the client backs off instead, and the 503 asks for that back-off."""
+    entra_emulator.fail_next("graph", 429, headers={"Retry-After": value}, times=None)
+    with graph_auth(GRAPH_MAX_RETRIES=0):
+        response = adele.get("/profile/", **ACCEPT_JSON)
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert response.json()["error"] == "graph_throttled"
+
+
+@pytest.mark.parametrize(("wait", "header"), [(float("inf"), DEFAULT_RETRY_AFTER), (float("nan"), DEFAULT_RETRY_AFTER),
+                                              (1e300, "86400"), (0.2, "1")])
+def test_the_answered_retry_after_is_a_whole_number_of_seconds_up_to_a_day(wait, header):
+    answer = describe(GraphThrottled(0, "throttled", "", retry_after=wait))
+    assert (answer.status, answer.headers["Retry-After"]) == (503, header)
 
 
 def test_the_page_renders_when_the_home_url_names_no_view(adele, entra_emulator):

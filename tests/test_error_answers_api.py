@@ -25,6 +25,8 @@ DEFAULT_RETRY_AFTER = "30"
 FAILURES = {        # how the emulator fails, and the answer every kind of API gives
     "graph-throttled": ({"endpoint": "graph:/v1.0/me", "status": 503, "headers": {"Retry-After": "7"}},
                         (503, "graph_throttled", "7")),
+    "graph-infinite-retry-after": ({"endpoint": "graph:/v1.0/me", "status": 429, "headers": {"Retry-After": "inf"}},
+                                   (503, "graph_throttled", "1")),      # no usable wait: the back-off's
     "graph-timeout": ({"endpoint": "graph:/v1.0/me", "delay": 2}, (503, "graph_timeout", DEFAULT_RETRY_AFTER)),
     "graph-500": ({"endpoint": "graph:/v1.0/me", "status": 500}, (502, "graph_error", None)),
     "graph-403": ({"endpoint": "graph:/v1.0/me", "status": 403}, (403, "graph_forbidden", None)),

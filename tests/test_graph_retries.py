@@ -53,7 +53,7 @@ def test_without_retry_after_the_client_backs_off_exponentially(graph, entra_emu
     assert sleeps == [1.0, 2.0, 4.0]
 
 
-@pytest.mark.parametrize("value", ["soon", "Wed, 21 Oct 2015 07:28:00 GMT", ""])
+@pytest.mark.parametrize("value", ["soon", "Wed, 21 Oct 2015 07:28:00 GMT", "", "inf", "1e999", "-inf", "nan"])
 def test_an_unusable_retry_after_falls_back_to_backing_off(graph, entra_emulator, sleeps, value):
     entra_emulator.fail_next("graph:/v1.0/me", 429, headers={"Retry-After": value})
     graph.get("/me")

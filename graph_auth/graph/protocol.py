@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json as jsonlib
 import logging
+import math
 import re
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -136,12 +137,14 @@ def origin(url: str) -> tuple:
 
 
 def asked_wait(headers) -> float | None:
-    """The Retry-After header's seconds (possibly fractional), None without a usable one."""
+    """The Retry-After header's seconds (possibly fractional), None without a usable one (not a
+    number, or not a finite one: ``inf``, ``1e999``, ``nan``)."""
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except (TypeError, ValueError):
         return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def retry_after(headers, attempt: int) -> float:

@@ -70,8 +70,8 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
         raise GraphAuthConfigError(
             "graph_auth needs GRAPH_AUTH['CLIENT_ID'] and CLIENT_SECRET (or CLIENT_CERTIFICATE), "
             "or, for demos and tests only, the emulator (EMULATOR=True and no CLIENT_ID).")
-    if isinstance(credential, dict):
-        _check_private_key(credential.get("private_key"), credential.get("passphrase"))
+    if isinstance(credential, dict) and _signs_with_private_key(credential):
+        _check_private_key(credential["private_key"], credential.get("passphrase"))
     try:
         return msal.ConfidentialClientApplication(
             client_id, client_credential=credential, authority=app_settings.authority_for(tenant),
@@ -87,6 +87,13 @@ def build_app(cache: msal.SerializableTokenCache | None = None, *,
             check += (" and CLIENT_CERTIFICATE (private_key with thumbprint, or with "
                       "public_certificate)")
         raise GraphAuthConfigError(f"msal rejected the configuration: {str(exc)[:300]} Check {check}.") from exc
+
+
+def _signs_with_private_key(credential: dict) -> bool:
+    """Whether msal signs with the dict's PEM ``private_key``: not when the dict has none (msal also
+    takes ``private_key_pfx_path`` or a ready ``client_assertion``, which it uses first)."""
+    return ("private_key" in credential and not credential.get("client_assertion")
+            and not credential.get("private_key_pfx_path"))
 
 
 @functools.lru_cache(maxsize=8)
