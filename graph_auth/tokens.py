@@ -145,7 +145,7 @@ class TokenProvider:
                 if hit is not None:
                     self.fetched(hit, want, self._cache, acquired=False)
             if hit is None:
-                hit = self._while_open(want) or self._locked(want)
+                hit = self._fetch(want)
         return hit.token
 
     @sensitive_variables()
@@ -163,18 +163,33 @@ class TokenProvider:
         except DatabaseError as exc:
             raise StorageUnavailable(f"reading the token cache failed: {type(exc).__name__}") from exc
 
-    def _while_open(self, want: Want) -> Hit | None:
+    @sensitive_variables()
+    def _fetch(self, want: Want) -> Hit:
+        """Steps 3-4, unless the breaker being open answers first (``_while_open``); a request that
+        took the breaker's probe releases it when done, whatever happened."""
+        hit, ticket = self._while_open(want)
+        if hit is not None:
+            return hit
+        try:
+            return self._locked(want)
+        finally:
+            if ticket is not None:
+                breaker.release_probe(ticket)
+
+    def _while_open(self, want: Want) -> tuple[Hit | None, str | None]:
         """While the identity platform's breaker is open: the still-valid token held; without one,
-        this request tries the platform only as the breaker's one probe, else fails at once."""
+        this request tries the platform only as the breaker's one probe (its ticket), else fails at
+        once. ``(None, None)``: the breaker is closed."""
         if not breaker.identity_open():
-            return None
+            return None, None
         hit = self.usable(self._cache, want)
         if hit is not None:
             logger.info("refresh ahead of expiry skipped: the identity platform failed recently")
-            return hit
+            return hit, None
         left = budget.remaining()
-        if breaker.probe(app_settings.TIMEOUT if left is None else left):
-            return None
+        ticket = breaker.probe(app_settings.TIMEOUT if left is None else left)
+        if ticket is not None:
+            return None, ticket
         error = IdentityPlatformUnavailable("the identity platform failed recently (circuit breaker open) and "
                                             "another request tries it; no valid access token meanwhile")
         error.retry_after = SHORT_RETRY_AFTER
