@@ -27,6 +27,7 @@ from . import session as keys
 from .answers import reauthenticate, wants_json  # noqa: F401  (wants_json's home was here)
 from .exceptions import (
     BudgetExceeded,
+    GraphAuthConfigError,
     IdentityPlatformUnavailable,
     InteractionRequired,
     StorageUnavailable,
@@ -123,6 +124,10 @@ class GraphAuthMiddleware:
             # The access token may still be good; views that need Graph will say if it is not
             # (a refused refresh, e.g. an expired client secret, must not take down every page).
             logger.warning("could not refresh tokens ahead of expiry: %s", clean(exc))
+        except GraphAuthConfigError as exc:
+            # Every grant fails until the site's configuration is fixed (e.g. a certificate whose key
+            # can't be loaded): loud, but the page may not need Graph (views that do fail as usual).
+            logger.error("could not refresh tokens ahead of expiry: graph_auth is misconfigured: %s", clean(exc))
         return None
 
     @staticmethod
