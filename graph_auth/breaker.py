@@ -6,8 +6,8 @@ memory cache only protects that process).
   for BREAKER_COOLDOWN seconds. While it is open, the middleware refreshes nothing ahead of expiry,
   and access tokens that are due but still valid are used as they are (no grant, no row lock: no
   thread waits on a failing platform). A request with no valid token left may try the platform,
-  one at a time across processes (``probe``: half-open); the others fail at once (503). A
-  successful grant closes the breaker.
+  one at a time across processes (``probe``: half-open, released when that request is done); the
+  others fail at once (503). A successful grant closes the breaker.
 - **Graph**: a ``Retry-After`` Graph gave for a user or for the app is recorded, so every other
   request for that user or app waits for what is left of it only within its time budget, else
   fails at once (503 with the remaining ``Retry-After``) without calling Graph. A request that
@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import uuid
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
@@ -101,14 +102,29 @@ def close_identity() -> None:
     _delete(_identity_key(), _probe_key())
 
 
-def probe(seconds: float) -> bool:
+def probe(seconds: float) -> str | None:
     """Whether this request may try the platform while the breaker is open: one request at a
-    time across processes, for ``seconds`` at most (a failing cache: yes)."""
+    time across processes, for ``seconds`` at most. Return the probe's ticket, to give back to
+    ``release_probe`` when the request is done, whatever happened (a failing cache: a ticket, try);
+    None while another request holds it."""
+    ticket = uuid.uuid4().hex
     try:
-        return bool(_cache().add(_probe_key(), clock.now(), timeout=clock.whole_seconds(seconds)))
+        taken = _cache().add(_probe_key(), ticket, timeout=clock.whole_seconds(seconds))
     except Exception as exc:  # noqa: BLE001 — the breaker knows nothing: try
         logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
-        return True
+        return ticket
+    return ticket if taken else None
+
+
+def release_probe(ticket: str) -> None:
+    """Let the next request try the platform (the one holding ``ticket`` is done, whether it made
+    a grant or not): the probe is otherwise held until its time runs out. Only that request's
+    probe: once its time ran out, another may hold one."""
+    try:
+        if _cache().get(_probe_key()) == ticket:
+            _cache().delete(_probe_key())
+    except Exception as exc:  # noqa: BLE001 — the probe then ends by itself
+        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
 
 
 # -- Graph's Retry-After -----------------------------------------------------------------------

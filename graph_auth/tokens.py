@@ -12,9 +12,9 @@ but still valid (``STILL_VALID``) is used while the identity platform's circuit 
 (no lock, no grant; without one, only the breaker's probe tries), when the platform fails or is
 too slow for the time budget, and when the lock can't be had within it. A grant of a still-valid
 token (ahead of expiry) gets only ``REFRESH_AHEAD_TIMEOUT`` per call. Fresh tokens that could not
-be saved (a database error) still serve the request; the next one refreshes again (Entra keeps a
-used refresh token valid). A database error with nothing to fall back on is ``StorageUnavailable``
-(503).
+be saved (a database error, SQLite's "database is locked" at the write or COMMIT, anything else)
+still serve the request; the next one refreshes again (Entra keeps a used refresh token valid). A
+database error with nothing to fall back on is ``StorageUnavailable`` (503).
 
 The async variant serves step 1 on the event loop and runs steps 2-4 as one ``sync_to_async`` call
 (msal is synchronous and Django's async ORM has no transactions): the row lock is held in that one
@@ -51,6 +51,14 @@ from .msal_client import Hit
 logger = logging.getLogger(__name__)
 
 STILL_VALID = 30        # seconds: a due access token this far from expiry still serves when no new one comes
+
+
+def _why(exc: Exception) -> str:
+    """A database error's type (its message may quote data), or another error's type and message."""
+    if isinstance(exc, DatabaseError):
+        return type(exc).__name__
+    cause = f" from {type(exc.__cause__).__name__}" if exc.__cause__ is not None else ""
+    return f"{type(exc).__name__}{cause}: {clean(exc)}"
 
 
 class Want(NamedTuple):
@@ -145,7 +153,7 @@ class TokenProvider:
                 if hit is not None:
                     self.fetched(hit, want, self._cache, acquired=False)
             if hit is None:
-                hit = self._while_open(want) or self._locked(want)
+                hit = self._fetch(want)
         return hit.token
 
     @sensitive_variables()
@@ -163,18 +171,33 @@ class TokenProvider:
         except DatabaseError as exc:
             raise StorageUnavailable(f"reading the token cache failed: {type(exc).__name__}") from exc
 
-    def _while_open(self, want: Want) -> Hit | None:
+    @sensitive_variables()
+    def _fetch(self, want: Want) -> Hit:
+        """Steps 3-4, unless the breaker being open answers first (``_while_open``); a request that
+        took the breaker's probe releases it when done, whatever happened."""
+        hit, ticket = self._while_open(want)
+        if hit is not None:
+            return hit
+        try:
+            return self._locked(want)
+        finally:
+            if ticket is not None:
+                breaker.release_probe(ticket)
+
+    def _while_open(self, want: Want) -> tuple[Hit | None, str | None]:
         """While the identity platform's breaker is open: the still-valid token held; without one,
-        this request tries the platform only as the breaker's one probe, else fails at once."""
+        this request tries the platform only as the breaker's one probe (its ticket), else fails at
+        once. ``(None, None)``: the breaker is closed."""
         if not breaker.identity_open():
-            return None
+            return None, None
         hit = self.usable(self._cache, want)
         if hit is not None:
             logger.info("refresh ahead of expiry skipped: the identity platform failed recently")
-            return hit
+            return hit, None
         left = budget.remaining()
-        if breaker.probe(app_settings.TIMEOUT if left is None else left):
-            return None
+        ticket = breaker.probe(app_settings.TIMEOUT if left is None else left)
+        if ticket is not None:
+            return None, ticket
         error = IdentityPlatformUnavailable("the identity platform failed recently (circuit breaker open) and "
                                             "another request tries it; no valid access token meanwhile")
         error.retry_after = SHORT_RETRY_AFTER
@@ -198,12 +221,18 @@ class TokenProvider:
             self.failed(exc, want)
             raise
         except (IdentityPlatformUnavailable, BudgetExceeded) as exc:
+            if fresh is not None:   # the grant went through, saving it did not (SQLite's "database is
+                return self._unsaved(exc, fresh, fallback, cache)     # locked": the lock wait's budget)
             if fallback is None:
                 raise
             logger.warning("no new access token (%s); using the one held until it expires", clean(exc))
             return fallback
         except DatabaseError as exc:
             return self._unsaved(exc, fresh, fallback, cache)
+        except Exception as exc:
+            if fresh is None:
+                raise
+            return self._unsaved(exc, fresh, fallback, cache)         # whatever made saving them fail
         self._cache = cache
         self.fetched(hit, want, cache, acquired=fresh is not None)
         return hit
@@ -221,12 +250,12 @@ class TokenProvider:
         return hit
 
     @sensitive_variables()
-    def _unsaved(self, exc: DatabaseError, fresh: Hit | None, fallback: Hit | None, cache) -> Hit:
-        """What serves after a database error: the fresh tokens that could not be saved (this
-        request keeps them; the next one refreshes again), else a still-valid token."""
+    def _unsaved(self, exc: Exception, fresh: Hit | None, fallback: Hit | None, cache) -> Hit:
+        """What serves after a database error, or any failure to save fresh tokens: those tokens
+        (this request keeps them; the next one refreshes again), else a still-valid token."""
         if fresh is not None:
             logger.error("token refresh succeeded but saving the tokens failed (%s); this request "
-                         "uses them, the next one refreshes again", type(exc).__name__)
+                         "uses them, the next one refreshes again", _why(exc))
             self._cache = cache
             return fresh
         if fallback is not None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
-from django.test import override_settings
+from django.test import AsyncClient, override_settings
 
 from graph_auth import breaker, budget, clock, msal_client
 from graph_auth.app_tokens import app_graph
 from graph_auth.exceptions import GraphThrottled
+from graph_auth.models import TokenCache
 from graph_auth.user_tokens import UserTokens
 
 from .budget_support import (
@@ -28,6 +30,7 @@ from .budget_support import (
     signed_in,
     stored_access_token,
 )
+from .token_aging import leave_only
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.budget_support")]
 CONTOSO = "contoso.onmicrosoft.com"
@@ -63,14 +66,18 @@ def test_a_slow_identity_platform_gets_the_short_timeout_ahead_of_expiry(entra_s
     assert breaker.identity_open() and len(refreshes(entra_emulator)) == 1
 
 
-def test_the_full_timeout_applies_when_no_valid_token_is_left(entra_sign_in, entra_emulator):
-    """The middleware's refresh is opportunistic (the page may not need Graph): cut short. The
-    view's, with no valid token left, gets the full TIMEOUT (as the breaker's probe)."""
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_the_full_timeout_applies_when_no_valid_token_is_left(entra_sign_in, entra_emulator, caplog, asynchronous):
+    """With no valid token left, the middleware's refresh is no longer opportunistic: it gets the
+    full TIMEOUT, so a slow but healthy platform answers it, and the breaker stays closed (a cut
+    here would open it and answer every request without a valid token 503, in every process)."""
     adele = signed_in(entra_sign_in, entra_emulator, left_s=10)
-    entra_emulator.fail_next("token", delay=0.2, times=2)
-    with graph_auth(REFRESH_AHEAD_TIMEOUT=0.05):
-        assert adele.get("/t/me").json() == {"name": "Adele Vance"}
-    assert [r.status for r in refreshes(entra_emulator)] == [None, 200]      # timed out, then answered
+    entra_emulator.fail_next("token", delay=0.2)                     # slower than REFRESH_AHEAD_TIMEOUT
+    with graph_auth(REFRESH_AHEAD_TIMEOUT=0.05), caplog.at_level(logging.WARNING, "graph_auth"):
+        response = get(adele, "/t/ame" if asynchronous else "/t/me", asynchronous)
+    assert response.json() == {"name": "Adele Vance"}
+    assert [r.status for r in refreshes(entra_emulator)] == [200]          # one grant, answered
+    assert "identity platform is failing" not in caplog.text
     assert not breaker.identity_open()
 
 
@@ -92,6 +99,56 @@ def test_with_the_breaker_open_the_others_fail_at_once(entra_sign_in, entra_emul
     assert response.json()["error"] == "temporarily_unavailable"
     assert adele.get("/t/plain").status_code == 200    # pages without Graph: served
     assert refreshes(entra_emulator) == []
+
+
+@pytest.mark.parametrize("fault, asynchronous", [("failing", False), ("failing", True), ("refused", False)])
+def test_a_probe_is_released_whatever_its_grant_did(entra_sign_in, entra_emulator, fault, asynchronous):
+    """The probing request lets go when it is done, not only when a grant succeeded (else nothing
+    could try the platform again until the probe's time ran out: 503s after it recovered)."""
+    adele = signed_in(entra_sign_in, entra_emulator)
+    alex = signed_in(entra_sign_in, entra_emulator, ALEX, left_s=10)         # no valid token left, both
+    breaker.trip_identity()
+    if fault == "failing":
+        entra_emulator.fail_next("token", 503)
+    else:
+        entra_emulator.revoke_sessions(ADELE)
+    response = get(adele, "/t/ame" if asynchronous else "/t/me", asynchronous)
+    assert response.status_code == (503 if fault == "failing" else 401)     # the probe's grant failed
+    assert breaker.identity_open() and len(refreshes(entra_emulator)) == 1
+    msal_client.clear_caches()             # msal replays a 5xx it got for 5 s (its own throttling)
+    assert alex.get("/t/me").status_code == 200      # the platform answers again: the next one probes
+    assert len(refreshes(entra_emulator)) == 2 and not breaker.identity_open()
+
+
+def test_a_probe_that_finds_fresh_tokens_under_the_lock_is_released(client, entra_sign_in, entra_emulator,
+                                                                     monkeypatch):
+    """Outside a request the probe would be held for the background budget (140 s)."""
+    assert entra_sign_in(client, ADELE).status_code == 302
+    fresh = TokenCache.objects.get().data
+    leave_only(10)
+    breaker.trip_identity()
+    probe = breaker.probe
+
+    def probe_while_another_process_saves_fresh_tokens(seconds):
+        taken = probe(seconds)
+        TokenCache.objects.update(data=fresh)            # e.g. the user signed in again meanwhile
+        return taken
+
+    monkeypatch.setattr(breaker, "probe", probe_while_another_process_saves_fresh_tokens)
+    entra_emulator.clear_log()
+    assert UserTokens.for_user(get_user_model().objects.get()).get_token()
+    assert refreshes(entra_emulator) == []                                  # no grant
+    monkeypatch.undo()
+    assert breaker.probe(5) and breaker.identity_open()
+
+
+def get(client, path: str, asynchronous: bool):
+    """``client.get(path)``, or the same from an AsyncClient sharing its cookies (async middleware)."""
+    if not asynchronous:
+        return client.get(path)
+    browser = AsyncClient(headers={"accept": "application/json"})
+    browser.cookies = client.cookies
+    return async_to_sync(browser.get)(path)
 
 
 def test_a_refused_refresh_does_not_open_the_breaker(entra_sign_in, entra_emulator):

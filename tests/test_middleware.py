@@ -1,9 +1,11 @@
 """The middleware: lazy request.graph, refresh ahead of expiry, and the way back through sign-in."""
 import json
+import logging
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
@@ -104,6 +106,22 @@ def test_identity_platform_outage_during_refresh_ahead_is_not_fatal(adele_expiri
     entra_emulator.fail_next("token", 503, times=None)
     assert adele_expiring.get("/").status_code == 200               # pages without Graph still work
     assert adele_expiring.get("/profile/").status_code == 200       # the cached token is still valid
+    assert "_auth_user_id" in adele_expiring.session
+
+
+def test_a_configuration_error_during_the_refresh_ahead_is_not_fatal(adele_expiring, entra_emulator, caplog):
+    """A certificate whose private key can't be loaded (or a missing secret) fails every grant; the
+    refresh ahead logs it and serves the page (only views that need Graph fail, as they do)."""
+    broken = {"private_key": "-----BEGIN PRIVATE KEY-----\nSECRETBYTES\n-----END PRIVATE KEY-----\n",
+              "thumbprint": "00" * 20}
+    with override_settings(GRAPH_AUTH={**settings.GRAPH_AUTH, "CLIENT_CERTIFICATE": broken}), \
+            caplog.at_level(logging.ERROR, "graph_auth.middleware"):
+        assert adele_expiring.get("/").status_code == 200              # a page that does not use Graph
+        assert adele_expiring.get("/").status_code == 200
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "graph_auth.middleware"]
+    assert len(errors) == 2 and "CLIENT_CERTIFICATE" in errors[0].getMessage()
+    assert "SECRETBYTES" not in caplog.text
+    assert entra_emulator.requests("token") == []                      # nothing was sent
     assert "_auth_user_id" in adele_expiring.session
 
 

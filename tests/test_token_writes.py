@@ -15,10 +15,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.budget_support")]
 
 
 @contextlib.contextmanager
-def failing(table: str, *, writes: bool = False, locked: bool = False, times: int | None = None):
-    """Make queries on ``table`` fail (``writes``: INSERT/UPDATE only; ``locked``: only in a
-    transaction opened meanwhile, i.e. under the row lock), ``times`` times (None: all); yield the
-    failed queries."""
+def failing(table: str, *, writes: bool = False, locked: bool = False, times: int | None = None,
+            error: str = "server closed the connection unexpectedly"):
+    """Make queries on ``table`` fail with ``error`` (``writes``: INSERT/UPDATE only; ``locked``: only
+    in a transaction opened meanwhile, i.e. under the row lock), ``times`` times (None: all); yield
+    the failed queries."""
     failed, depth = [], len(connection.savepoint_ids)     # the test's own transaction is outside
 
     def fail(execute, sql, params, many, context):
@@ -26,7 +27,7 @@ def failing(table: str, *, writes: bool = False, locked: bool = False, times: in
                and (not locked or len(connection.savepoint_ids) > depth))
         if hit and (times is None or len(failed) < times):
             failed.append(sql)
-            raise OperationalError("server closed the connection unexpectedly")
+            raise OperationalError(error)
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(fail):
@@ -48,6 +49,25 @@ def test_fresh_tokens_that_could_not_be_saved_still_serve_the_request(entra_sign
     assert [r.status for r in refreshes(entra_emulator)] == [200, 200]    # with the same, used, refresh token
     assert refreshes(entra_emulator)[0].form["refresh_token"] == refreshes(entra_emulator)[1].form["refresh_token"]
     assert stored_access_token() != held
+
+
+@pytest.mark.parametrize("left_s", [240, 10], ids=["still-valid", "no-valid-token"])
+def test_fresh_tokens_whose_write_found_the_database_locked_still_serve_the_request(
+        entra_sign_in, entra_emulator, caplog, left_s):
+    """SQLite's "database is locked" at the write (or COMMIT) ends the lock wait's budget
+    (BudgetExceeded): after a successful refresh that is a failed write too, not a failed refresh."""
+    adele = signed_in(entra_sign_in, entra_emulator, left_s=left_s)
+    held = stored_access_token()
+    with failing("graph_auth_tokencache", writes=True, times=1, error="database is locked") as failed, \
+            caplog.at_level(logging.ERROR):
+        assert adele.get("/t/me").json() == {"name": "Adele Vance"}
+    assert len(failed) == 1 and [r.status for r in refreshes(entra_emulator)] == [200]
+    [call] = graph_calls(entra_emulator)
+    assert call.headers["authorization"] != f"Bearer {held}"         # the fresh token, not the old one
+    assert stored_access_token() == held
+    assert "token refresh succeeded but saving the tokens failed" in caplog.text
+    assert adele.get("/t/me").status_code == 200                      # the next request refreshes again
+    assert len(refreshes(entra_emulator)) == 2 and stored_access_token() != held
 
 
 def test_a_refresh_in_the_view_whose_write_fails_serves_the_view(entra_sign_in, entra_emulator):
