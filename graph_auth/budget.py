@@ -42,18 +42,23 @@ def background_budget(max_retries: int | None = None, max_retry_after: float | N
     return (retries + 2) * app_settings.TIMEOUT + retries * longest
 
 
-@contextlib.contextmanager
-def deadline(seconds: float | None):
-    """Run the block with a deadline ``seconds`` from now (None: none); an earlier one stays."""
-    if seconds is None:
-        yield
-        return
-    at, current = clock.monotonic() + float(seconds), _deadline.get()
-    token = _deadline.set(at if current is None else min(at, current))
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
+class deadline:
+    """Run the block with a deadline ``seconds`` from now (None: none); an earlier one stays.
+    (A class, not a generator: the middleware opens one per request.)"""
+    __slots__ = ("_token", "seconds")
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds, self._token = seconds, None
+
+    def __enter__(self) -> None:
+        if self.seconds is not None:
+            at, current = clock.monotonic() + float(self.seconds), _deadline.get()
+            self._token = _deadline.set(at if current is None else min(at, current))
+
+    def __exit__(self, *exc_info) -> None:
+        if self._token is not None:
+            _deadline.reset(self._token)
+            self._token = None
 
 
 def for_request():

@@ -46,6 +46,14 @@ def user_graph(request, tokens: UserTokens | None = None) -> GraphClient:
     return GraphClient(tokens or UserTokens(request))
 
 
+def request_tokens(request) -> UserTokens:
+    """The one ``UserTokens`` of this request (made when first needed)."""
+    tokens = getattr(request, "_graph_auth_tokens", None)
+    if tokens is None:
+        tokens = request._graph_auth_tokens = UserTokens(request)
+    return tokens
+
+
 class GraphAuthMiddleware:
     """Works in sync and async stacks alike: under ASGI it adds no thread hop of its own unless
     the tokens are due (then one, for the refresh); whether they are, the session says."""
@@ -54,38 +62,37 @@ class GraphAuthMiddleware:
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
             markcoroutinefunction(self)
 
     def __call__(self, request):
-        if iscoroutinefunction(self):
+        if self.is_async:
             return self.__acall__(request)
         with budget.for_request():
-            tokens = self.attach(request)
+            self.attach(request)
             try:
-                response = self.refresh_if_due(request, tokens) if self.is_due(request) else None
+                response = self.refresh_if_due(request) if self.is_due(request) else None
             except DatabaseError as exc:
                 response = self.storage_failed(request, exc)
             return response or self.get_response(request)
 
     async def __acall__(self, request):
         with budget.for_request():          # the view's awaits and thread hops see it too
-            tokens = self.attach(request)
+            self.attach(request)
             response = None
             try:
                 if await self.ais_due(request):
-                    response = await sync_to_async(self.refresh_if_due, thread_sensitive=True)(request, tokens)
+                    response = await sync_to_async(self.refresh_if_due, thread_sensitive=True)(request)
             except DatabaseError as exc:
                 response = await sync_to_async(self.storage_failed, thread_sensitive=True)(request, exc)
             return response or await self.get_response(request)
 
     @staticmethod
-    def attach(request) -> UserTokens:
-        """Give the request its lazy ``request.graph``; the refresh ahead shares its tokens, so a
-        request reads the user's cache once and never refreshes twice."""
-        tokens = UserTokens(request)
-        request.graph = SimpleLazyObject(lambda: user_graph(request, tokens))
-        return tokens
+    def attach(request) -> None:
+        """Give the request its lazy ``request.graph``; the refresh ahead shares its tokens
+        (``request_tokens``), so a request reads the user's cache once and never refreshes twice."""
+        request.graph = SimpleLazyObject(lambda: user_graph(request, request_tokens(request)))
 
     @staticmethod
     def _due(status) -> bool:
@@ -117,7 +124,7 @@ class GraphAuthMiddleware:
         if not request.user.is_authenticated or breaker.identity_open():
             return None
         try:
-            (tokens or UserTokens(request)).get_token()
+            (tokens or request_tokens(request)).get_token()
         except InteractionRequired as exc:
             return reauthenticate(request, exc)
         except (IdentityPlatformUnavailable, TokenError, BudgetExceeded, StorageUnavailable) as exc:

@@ -81,7 +81,7 @@ class TokenProvider:
 
     def __init__(self) -> None:
         self._cache = None                          # the msal cache this provider last read or saved
-        self._alocks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # per event loop
+        self._alocks: weakref.WeakKeyDictionary | None = None      # per event loop, made when needed
 
     # -- what a subclass supplies -----------------------------------------------------------------
     def default_scopes(self) -> list[str]:
@@ -282,6 +282,8 @@ class TokenProvider:
 
     def _alock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
+        if self._alocks is None:
+            self._alocks = weakref.WeakKeyDictionary()
         lock = self._alocks.get(loop)
         if lock is None:
             lock = self._alocks[loop] = asyncio.Lock()
