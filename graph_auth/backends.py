@@ -11,13 +11,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.inspect import func_supports_parameter
 
 from .adapter import get_adapter
 from .app_settings import app_settings
-from .exceptions import ClaimsRejected, GraphRequestError
+from .exceptions import ClaimsRejected, GraphRequestError, StorageUnavailable
 from .log import clean
 from .models import MicrosoftAccount
 from .signals import graph_user_authenticated
@@ -35,6 +35,20 @@ class GraphAuthBackend(ModelBackend):
     # Deprecated: the reason is also left on the request under this name, for code written before
     # graph_auth.authentication.authenticate() let ClaimsRejected through. Removed in the next release.
     REJECTION_ATTR = "graph_auth_rejection"
+
+    def get_user(self, user_id):
+        """The session's user (``request.user``); a database error is StorageUnavailable, which
+        the middleware answers 503, not a 500."""
+        try:
+            return super().get_user(user_id)
+        except DatabaseError as exc:
+            raise StorageUnavailable(f"loading the signed-in user failed: {type(exc).__name__}") from exc
+
+    async def aget_user(self, user_id):
+        try:
+            return await super().aget_user(user_id)
+        except DatabaseError as exc:
+            raise StorageUnavailable(f"loading the signed-in user failed: {type(exc).__name__}") from exc
 
     def authenticate(self, request, id_token_claims: dict | None = None, graph=None, **kwargs):
         if not id_token_claims:

@@ -91,6 +91,11 @@ def capped(seconds: float | None):
         _cap.reset(token)
 
 
+def cap() -> float | None:
+    """The cap on each call of the block running (``capped``), None without one."""
+    return _cap.get()
+
+
 def remaining() -> float | None:
     """Seconds left before the deadline (None: there is none)."""
     at = _deadline.get()

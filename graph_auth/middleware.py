@@ -9,8 +9,9 @@ request, and no second refresh after the first.
 
 Each request gets its time budget here (``graph_auth.budget``: REQUEST_BUDGET from now, for all its
 calls to the identity platform and Graph). The refresh ahead of expiry is opportunistic: short
-(REFRESH_AHEAD_TIMEOUT) while the access token held is still valid (with none left: the full
-TIMEOUT), and skipped while the identity platform's circuit breaker is open (``graph_auth.breaker``).
+(REFRESH_AHEAD_TIMEOUT per call: the page may not need Graph), and skipped while the identity
+platform's circuit breaker is open (``graph_auth.breaker``); a view that needs a token and has no
+valid one left gets the full TIMEOUT.
 A database error in the middleware's own work is answered 503 (``StorageUnavailable``), not a 500.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.utils.functional import SimpleLazyObject
 from . import answers, breaker, budget
 from . import session as keys
 from .answers import reauthenticate, wants_json  # noqa: F401  (wants_json's home was here)
+from .app_settings import app_settings
 from .exceptions import (
     BudgetExceeded,
     GraphAuthConfigError,
@@ -117,14 +119,15 @@ class GraphAuthMiddleware:
     def refresh_if_due(self, request, tokens: UserTokens | None = None):
         """Refresh ahead of expiry (sync code; in async stacks the one thread hop it needs).
 
-        Nothing is tried while the identity platform's breaker is open. How long the grant may
-        take is ``TokenProvider``'s choice: REFRESH_AHEAD_TIMEOUT while the access token held is
-        still valid (the page may not need Graph), the full TIMEOUT when no valid one is left (a
-        cut then would open the breaker for a platform that is only slow)."""
+        The page may not need Graph at all: each call gets only REFRESH_AHEAD_TIMEOUT, and nothing
+        is tried while the identity platform's breaker is open. A cut with no valid token left does
+        not open the breaker (the platform may only be slow): a view that needs a token asks for
+        it with the full TIMEOUT."""
         if not request.user.is_authenticated or breaker.identity_open():
             return None
         try:
-            (tokens or request_tokens(request)).get_token()
+            with budget.capped(app_settings.REFRESH_AHEAD_TIMEOUT):
+                (tokens or request_tokens(request)).get_token()
         except InteractionRequired as exc:
             return reauthenticate(request, exc)
         except (IdentityPlatformUnavailable, TokenError, BudgetExceeded, StorageUnavailable) as exc:

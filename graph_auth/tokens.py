@@ -244,7 +244,11 @@ class TokenProvider:
             with budget.capped(app_settings.REFRESH_AHEAD_TIMEOUT) if ahead else contextlib.nullcontext():
                 hit = self.acquire(cache, want)
         except IdentityPlatformUnavailable:
-            breaker.trip_identity()
+            # A cut of the caller's own making (the middleware's REFRESH_AHEAD_TIMEOUT) with no valid
+            # token to fall back on says nothing of the platform: the view's grant, if it needs one,
+            # gets the full TIMEOUT. Only a failure within that, or ahead of expiry, opens the breaker.
+            if ahead or budget.cap() is None:
+                breaker.trip_identity()
             raise
         breaker.close_identity()
         return hit

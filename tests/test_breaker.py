@@ -68,17 +68,29 @@ def test_a_slow_identity_platform_gets_the_short_timeout_ahead_of_expiry(entra_s
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 def test_the_full_timeout_applies_when_no_valid_token_is_left(entra_sign_in, entra_emulator, caplog, asynchronous):
-    """With no valid token left, the middleware's refresh is no longer opportunistic: it gets the
-    full TIMEOUT, so a slow but healthy platform answers it, and the breaker stays closed (a cut
-    here would open it and answer every request without a valid token 503, in every process)."""
+    """With no valid token left, the middleware's refresh is still cut short (the page may not
+    need Graph), but the cut does not open the breaker (that would answer every request without a
+    valid token 503, in every process, for a platform that is only slow): the view's grant gets the
+    full TIMEOUT and a slow but healthy platform answers it."""
     adele = signed_in(entra_sign_in, entra_emulator, left_s=10)
-    entra_emulator.fail_next("token", delay=0.2)                     # slower than REFRESH_AHEAD_TIMEOUT
+    entra_emulator.fail_next("token", delay=0.2, times=2)            # slower than REFRESH_AHEAD_TIMEOUT
     with graph_auth(REFRESH_AHEAD_TIMEOUT=0.05), caplog.at_level(logging.WARNING, "graph_auth"):
         response = get(adele, "/t/ame" if asynchronous else "/t/me", asynchronous)
     assert response.json() == {"name": "Adele Vance"}
-    assert [r.status for r in refreshes(entra_emulator)] == [200]          # one grant, answered
+    assert [r.status for r in refreshes(entra_emulator)] == [None, 200]    # cut, then answered
     assert "identity platform is failing" not in caplog.text
     assert not breaker.identity_open()
+
+
+def test_a_page_without_graph_never_waits_for_a_slow_platform(entra_sign_in, entra_emulator, caplog):
+    """No valid token left, a platform slower than REFRESH_AHEAD_TIMEOUT: the page is served after
+    the cut, and the breaker stays closed."""
+    adele = signed_in(entra_sign_in, entra_emulator, left_s=10)
+    entra_emulator.fail_next("token", delay=0.5)
+    with graph_auth(REFRESH_AHEAD_TIMEOUT=0.05), caplog.at_level(logging.WARNING, "graph_auth"):
+        assert adele.get("/t/plain").status_code == 200
+    assert [r.status for r in refreshes(entra_emulator)] == [None]          # cut: the answer not waited for
+    assert "identity platform is failing" not in caplog.text and not breaker.identity_open()
 
 
 def test_with_the_breaker_open_one_request_without_a_valid_token_tries(entra_sign_in, entra_emulator):

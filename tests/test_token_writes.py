@@ -123,6 +123,16 @@ def test_a_database_error_in_the_middlewares_own_work_is_a_503(entra_sign_in, en
         adele.get("/t/plain")                                           # the site's to handle
 
 
+def test_a_database_error_loading_the_signed_in_user_in_the_view_is_a_503(entra_sign_in, entra_emulator):
+    """``request.user`` is first read by the view (``login_required``, the template): graph_auth's
+    backend loads it, and its database error is answered like the middleware's own."""
+    adele = signed_in(entra_sign_in, entra_emulator)
+    with failing("auth_user") as failed:
+        response = adele.get("/t/plain")
+    assert failed and response.status_code == 503 and response.json()["error"] == "storage_unavailable"
+    assert adele.get("/t/plain").status_code == 200                  # still signed in
+
+
 def test_a_database_error_during_sign_in_is_a_503(client, entra_sign_in, entra_emulator):
     with failing("graph_auth_microsoftaccount"):
         response = entra_sign_in(client, ADELE)
