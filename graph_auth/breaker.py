@@ -42,11 +42,15 @@ def _cache():
     return caches[app_settings.BREAKER_CACHE]
 
 
+def _cache_failed(exc: Exception) -> None:
+    logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+
+
 def _get(key: str):
     try:
         return _cache().get(key)
     except Exception as exc:  # noqa: BLE001 — any cache failure: the breaker knows nothing
-        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        _cache_failed(exc)
         return None
 
 
@@ -54,7 +58,7 @@ def _set(key: str, until: float, seconds: float) -> None:
     try:
         _cache().set(key, until, timeout=clock.whole_seconds(seconds) + 1)     # the cache forgets it after
     except Exception as exc:  # noqa: BLE001 — any cache failure: the breaker stays closed
-        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        _cache_failed(exc)
         return
     with _lock:
         _written.add(key)
@@ -64,7 +68,7 @@ def _delete(*keys: str) -> None:
     try:
         _cache().delete_many(keys)
     except Exception as exc:  # noqa: BLE001 — the record then ends by itself
-        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        _cache_failed(exc)
 
 
 def _identity_key() -> str:
@@ -111,7 +115,7 @@ def probe(seconds: float) -> str | None:
     try:
         taken = _cache().add(_probe_key(), ticket, timeout=clock.whole_seconds(seconds))
     except Exception as exc:  # noqa: BLE001 — the breaker knows nothing: try
-        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        _cache_failed(exc)
         return ticket
     return ticket if taken else None
 
@@ -120,11 +124,8 @@ def release_probe(ticket: str) -> None:
     """Let the next request try the platform (the one holding ``ticket`` is done, whether it made
     a grant or not): the probe is otherwise held until its time runs out. Only that request's
     probe: once its time ran out, another may hold one."""
-    try:
-        if _cache().get(_probe_key()) == ticket:
-            _cache().delete(_probe_key())
-    except Exception as exc:  # noqa: BLE001 — the probe then ends by itself
-        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+    if _get(_probe_key()) == ticket:        # a failing cache: None, and the probe ends by itself
+        _delete(_probe_key())
 
 
 # -- Graph's Retry-After -----------------------------------------------------------------------
@@ -135,7 +136,7 @@ def pending(who: str | None) -> tuple[float, float]:
     try:
         found = _cache().get_many(keys)
     except Exception as exc:  # noqa: BLE001 — any cache failure: the breaker knows nothing
-        logger.warning("circuit breaker: the cache %r failed: %s", app_settings.BREAKER_CACHE, type(exc).__name__)
+        _cache_failed(exc)
         return 0.0, 0.0
     now = clock.now()
     left = [max(0.0, found[key] - now) if key in found else 0.0 for key in keys]
