@@ -220,19 +220,15 @@ class TokenProvider:
                 exc.claims = want.claims
             self.failed(exc, want)
             raise
-        except (IdentityPlatformUnavailable, BudgetExceeded) as exc:
-            if fresh is not None:   # the grant went through, saving it did not (SQLite's "database is
-                return self._unsaved(exc, fresh, fallback, cache)     # locked": the lock wait's budget)
-            if fallback is None:
+        except Exception as exc:
+            # The grant went through and saving it failed, whatever the error (SQLite's "database is
+            # locked" ends the lock wait's budget: BudgetExceeded); or the database failed.
+            if fresh is not None or isinstance(exc, DatabaseError):
+                return self._unsaved(exc, fresh, fallback, cache)
+            if fallback is None or not isinstance(exc, (IdentityPlatformUnavailable, BudgetExceeded)):
                 raise
             logger.warning("no new access token (%s); using the one held until it expires", clean(exc))
             return fallback
-        except DatabaseError as exc:
-            return self._unsaved(exc, fresh, fallback, cache)
-        except Exception as exc:
-            if fresh is None:
-                raise
-            return self._unsaved(exc, fresh, fallback, cache)         # whatever made saving them fail
         self._cache = cache
         self.fetched(hit, want, cache, acquired=fresh is not None)
         return hit
